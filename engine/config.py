@@ -1,0 +1,88 @@
+"""Frozen, validated render settings.
+
+Every bad value raises :class:`engine.errors.SettingsError` naming the field, at construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import SettingsError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What a render needs beyond its inputs. Defaults follow the paper (section 4.2)."""
+
+    beta: float = 0.05  # CLC feedback gain (paper eq. 1); 0 = no feedback
+    steps: int = 30  # DDIM steps per frame
+    cfg: float = 3.5  # classifier-free guidance scale; 1 = no guidance (single pass)
+    seed: int = 42  # seeds z_T, the one noise shared by every frame
+    width: int = 512
+    height: int = 512
+    device: str = "auto"
+    dtype: str = "auto"
+    independent_noise: bool = False  # paper's ablation: a fresh z_T per frame (no CLC)
+
+    def __post_init__(self) -> None:
+        _check_number("beta", self.beta)
+        if not 0.0 <= float(self.beta) <= 1.0:
+            raise SettingsError("beta", f"must be between 0 and 1 (got {self.beta}); the paper uses 0.05")
+        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 1:
+            raise SettingsError("steps", f"must be a whole number of at least 1 (got {self.steps!r})")
+        if self.steps > 1000:
+            raise SettingsError("steps", f"must be at most 1000 (got {self.steps})")
+        _check_number("cfg", self.cfg)
+        if float(self.cfg) < 0:
+            raise SettingsError("cfg", f"must be 0 or more (got {self.cfg}); 3.5 is the paper's value")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise SettingsError("seed", f"must be a whole number of 0 or more (got {self.seed!r})")
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 8 or value % 8:
+                raise SettingsError(name, f"must be a positive multiple of 8 (got {value!r})")
+        if self.device not in DEVICES and not str(self.device).startswith("cuda:"):
+            raise SettingsError("device", f"unknown device {self.device!r}; use one of {', '.join(DEVICES)}")
+        if self.dtype not in DTYPES:
+            raise SettingsError("dtype", f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPES)}")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def replace(self, **changes: Any) -> "RenderSettings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RenderSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SettingsError(unknown[0], "is not a known render setting")
+        return cls(**data)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``WxH`` (e.g. ``512x512``) into (width, height), validated like RenderSettings."""
+    try:
+        w_text, h_text = str(text).lower().split("x")
+        width, height = int(w_text), int(h_text)
+    except ValueError:
+        raise SettingsError("size", f"must look like WIDTHxHEIGHT, e.g. 512x512 (got {text!r})") from None
+    for name, value in (("width", width), ("height", height)):
+        if value < 8 or value % 8:
+            raise SettingsError("size", f"{name} must be a positive multiple of 8 (got {text!r})")
+    return width, height
+
+
+def _check_number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise SettingsError(name, f"must be a number (got {value!r})")

@@ -1,0 +1,1 @@
+"""Learned modules: Pose Guider, reference attention, appearance encoder, and the component bundle."""

@@ -1,0 +1,1 @@
+"""Driving motion: keypoints, extraction (MediaPipe Holistic), drawing, smoothing, alignment."""

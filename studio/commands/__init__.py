@@ -1,0 +1,1 @@
+"""studio-cli subcommands: each module has ``register(subparsers)``; its parser sets ``func(args) -> int``."""

@@ -1,0 +1,191 @@
+"""The two inputs: the source portrait and the driving video (metadata, poses, thumbnails).
+
+Everything slow (decoding, pose detection, pose extraction, thumbnails) runs in workers; the
+models only hold the results and say ``changed``. Failures become ``error(sentence)`` and leave
+the previous input in place, so a bad file never leaves the studio half-loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from studio.viewmodels.backend import Backend, DrivingInfo, SourceInfo
+from studio.worker import Worker, start_worker
+
+THUMBNAIL_COUNT = 12
+THUMBNAIL_HEIGHT = 54
+
+
+def shrink(image: np.ndarray, height: int) -> np.ndarray:
+    """Nearest-neighbour downscale to ``height`` rows (thumbnails only; keeps the aspect ratio)."""
+    rows, cols = image.shape[:2]
+    if rows <= height:
+        return image
+    width = max(1, round(cols * height / rows))
+    ys = (np.arange(height) * rows / height).astype(int)
+    xs = (np.arange(width) * cols / width).astype(int)
+    return np.ascontiguousarray(image[ys][:, xs])
+
+
+class SourceModel(QObject):
+    """The portrait to animate. ``info`` is a SourceInfo once loaded; ``warning`` when no person/face."""
+
+    changed = Signal()
+    error = Signal(str)
+
+    def __init__(self, backend: Backend, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self.info: SourceInfo | None = None
+        self.loading = False
+        self._worker: Worker | None = None
+
+    @property
+    def path(self) -> str:
+        return self.info.path if self.info else ""
+
+    @property
+    def warning(self) -> str:
+        return self.info.warning if self.info else ""
+
+    def load(self, path: str | Path) -> Worker:
+        if self._worker is not None:
+            self._worker.cancel()
+        self.loading = True
+        self.changed.emit()
+        path = Path(path)
+        self._worker = start_worker(
+            lambda token, report: self._backend.load_source(path), "load-source",
+            on_result=self._loaded, on_error=self._failed, on_finished=self._finished,
+        )
+        return self._worker
+
+    def _loaded(self, info: SourceInfo) -> None:
+        self.info = info
+
+    def _failed(self, message: str) -> None:
+        self.error.emit(message)
+
+    def _finished(self) -> None:
+        if self._worker is not None and not self._worker.running:
+            self.loading = False
+            self.changed.emit()
+
+
+class DrivingModel(QObject):
+    """The driving video: ``info`` (metadata) first, then ``poses`` and ``thumbnails`` in the background."""
+
+    changed = Signal()
+    loaded = Signal()  # a new video was probed: info is set, poses and thumbnails are on their way
+    poses_progress = Signal(int, int)  # frames done, total
+    poses_ready = Signal()
+    thumbnails_changed = Signal()
+    error = Signal(str)
+
+    def __init__(self, backend: Backend, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self.info: DrivingInfo | None = None
+        self.poses: Any = None
+        self.pose_progress = (0, 0)
+        self.extracting = False
+        self.loading = False
+        self.pose_error = ""
+        self.thumbnails: dict[int, np.ndarray] = {}
+        self._workers: dict[str, Worker] = {}
+
+    @property
+    def path(self) -> str:
+        return self.info.path if self.info else ""
+
+    def load(self, path: str | Path) -> Worker:
+        """Probe the video; on success start pose extraction and thumbnails (both cancel the old ones)."""
+        path = Path(path)
+        self._cancel("probe")
+        self.loading = True
+        self.changed.emit()
+        worker = start_worker(
+            lambda token, report: self._backend.probe_driving(path), "probe-driving",
+            on_result=self._probed, on_error=self._probe_failed,
+        )
+        self._workers["probe"] = worker
+        return worker
+
+    def cancel_extraction(self) -> None:
+        self._cancel("poses")
+
+    def _cancel(self, key: str) -> None:
+        worker = self._workers.pop(key, None)
+        if worker is not None:
+            worker.cancel()
+
+    def _probe_failed(self, message: str) -> None:
+        self.loading = False
+        self.changed.emit()
+        self.error.emit(message)
+
+    def _probed(self, info: DrivingInfo) -> None:
+        for key in ("poses", "thumbs"):
+            self._cancel(key)
+        self.info, self.poses, self.thumbnails = info, None, {}
+        self.loading, self.extracting, self.pose_error = False, True, ""
+        self.pose_progress = (0, info.frames)
+        self.loaded.emit()
+        self.changed.emit()
+        self.thumbnails_changed.emit()
+        path = Path(info.path)
+
+        def extract(token, report):
+            return self._backend.extract_poses(path, token, lambda done, total: report((done, total)))
+
+        poses_worker = start_worker(extract, "extract-poses", on_event=self._pose_step)
+        poses_worker.result.connect(lambda poses, w=poses_worker: self._poses_done(w, poses))
+        poses_worker.error.connect(lambda message, w=poses_worker: self._poses_failed(w, message))
+        poses_worker.cancelled.connect(lambda w=poses_worker: self._poses_failed(w, ""))
+        self._workers["poses"] = poses_worker
+
+        indices = sorted({round(i * (info.frames - 1) / max(1, THUMBNAIL_COUNT - 1)) for i in range(THUMBNAIL_COUNT)}) \
+            if info.frames > 0 else []
+
+        def thumbnails(token, report):
+            for index in indices:
+                token.check()
+                report((index, shrink(self._backend.read_frame(path, index), THUMBNAIL_HEIGHT)))
+
+        thumbs_worker = start_worker(thumbnails, "thumbnails", on_event=self._thumbnail)
+        thumbs_worker.error.connect(lambda message: None)  # thumbnails are decoration; the probe reported real problems
+        self._workers["thumbs"] = thumbs_worker
+
+    def _is_current(self, worker: Worker, key: str) -> bool:
+        return self._workers.get(key) is worker
+
+    def _pose_step(self, progress: tuple[int, int]) -> None:
+        self.pose_progress = progress
+        self.poses_progress.emit(*progress)
+
+    def _poses_done(self, worker: Worker, poses: Any) -> None:
+        if not self._is_current(worker, "poses"):
+            return
+        self.poses, self.extracting = poses, False
+        total = self.info.frames if self.info else 0
+        self.pose_progress = (total, total)
+        self.changed.emit()
+        self.poses_ready.emit()
+
+    def _poses_failed(self, worker: Worker, message: str) -> None:
+        if not self._is_current(worker, "poses"):
+            return
+        self.extracting = False
+        self.pose_error = message or "pose extraction was cancelled"
+        self.changed.emit()
+        if message:
+            self.error.emit(message)
+
+    def _thumbnail(self, item: tuple[int, np.ndarray]) -> None:
+        index, image = item
+        self.thumbnails[index] = image
+        self.thumbnails_changed.emit()

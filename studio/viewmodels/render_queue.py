@@ -1,0 +1,284 @@
+"""The render queue: jobs run one at a time, persist as JSON, and resume after a restart.
+
+Each entry is the same job the CLI runs (engine.jobs.RenderJob) in its own work dir under the data
+dir. The queue file is rewritten on every state change, so after a crash or restart every entry
+is there; entries that were running come back as "interrupted" and ``resume`` continues them after
+their last complete frame (the engine's resume).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.config import RenderSettings
+from engine.errors import InputError, StudioError
+from engine.events import Done, FrameReady, Message, Progress
+from studio.project import data_dir, read_json, write_json_atomic
+from studio.viewmodels.backend import Backend
+from studio.worker import Worker, start_worker
+
+QUEUE_VERSION = 1
+QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = "queued", "running", "done", "cancelled", "failed", "interrupted"
+RESUMABLE = (CANCELLED, FAILED, INTERRUPTED)
+
+
+@dataclass
+class JobOpened:
+    """Studio-side event: the engine job exists; how far it already is (after a resume)."""
+
+    frames_done: int
+    frames_total: int
+
+
+@dataclass
+class JobEntry:
+    """One queued render as the queue panel shows it and the queue file stores it."""
+
+    id: str
+    name: str
+    source: str
+    driving: str
+    model: str
+    settings: dict[str, Any]
+    start: int
+    end: int | None
+    align: bool
+    smooth: float
+    work_dir: str
+    state: str = QUEUED
+    created: bool = False  # the engine job exists in work_dir (so resume opens it instead of creating)
+    frames_done: int = 0
+    frames_total: int = 0
+    seconds_per_frame: float = 0.0
+    message: str = ""
+    exports: list[str] = field(default_factory=list)
+    exporting: bool = False
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.seconds_per_frame <= 0 or self.frames_total <= 0:
+            return None
+        return max(0, self.frames_total - self.frames_done) * self.seconds_per_frame
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in RESUMABLE
+
+    @property
+    def fraction(self) -> float:
+        return self.frames_done / self.frames_total if self.frames_total else 0.0
+
+
+def queue_path() -> Path:
+    return data_dir() / "queue.json"
+
+
+class RenderQueueModel(QObject):
+    """Signals: ``entries_changed`` (added/removed), ``entry_changed(id)``, ``frame_ready(id, FrameReady)``."""
+
+    entries_changed = Signal()
+    entry_changed = Signal(str)
+    frame_ready = Signal(str, object)
+    error = Signal(str)
+    message = Signal(str, str)
+
+    def __init__(self, backend: Backend, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self.entries: list[JobEntry] = []
+        self._workers: dict[str, Worker] = {}
+        self._jobs: dict[str, Any] = {}  # engine job objects by entry id (not persisted)
+        self._frame_clock: dict[str, float] = {}
+        self._load()
+
+    # --- persistence -------------------------------------------------------------------------
+    def _load(self) -> None:
+        path = queue_path()
+        if not path.exists():
+            return
+        try:
+            data = read_json(path)
+            known = {f.name for f in fields(JobEntry)}
+            entries = [JobEntry(**{k: v for k, v in item.items() if k in known}) for item in data["entries"]]
+        except (StudioError, KeyError, TypeError) as error:
+            self.message.emit(f"the render queue file {path} could not be read ({error}); starting empty", "warning")
+            return
+        for entry in entries:
+            entry.exporting = False
+            if entry.state in (QUEUED, RUNNING):
+                entry.state = INTERRUPTED
+                entry.message = "stopped when the studio closed; press Resume to continue"
+        self.entries = entries
+
+    def save(self) -> None:
+        write_json_atomic(queue_path(), {"version": QUEUE_VERSION, "entries": [asdict(e) for e in self.entries]})
+
+    # --- queries -------------------------------------------------------------------------------
+    def entry(self, entry_id: str) -> JobEntry:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise KeyError(entry_id)
+
+    @property
+    def running_entry(self) -> JobEntry | None:
+        return next((e for e in self.entries if e.state == RUNNING), None)
+
+    # --- commands ------------------------------------------------------------------------------
+    def add(self, source: str, driving: str, settings: RenderSettings, model: str, start: int,
+            end: int | None, align: bool, smooth: float) -> JobEntry:
+        """Queue a render of frames ``[start, end)``; it starts when nothing else is running."""
+        if not source or not driving:
+            raise InputError("choose a source image and a driving video before rendering")
+        entry_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        total = (end - start) if end is not None else 0
+        entry = JobEntry(
+            id=entry_id, name=f"{Path(source).stem} × {Path(driving).stem}", source=str(source), driving=str(driving),
+            model=model, settings=settings.to_dict(), start=start, end=end, align=align, smooth=smooth,
+            work_dir=str(data_dir() / "jobs" / entry_id), frames_total=max(0, total),
+        )
+        self.entries.append(entry)
+        self.save()
+        self.entries_changed.emit()
+        self._start_next()
+        return entry
+
+    def cancel(self, entry_id: str) -> None:
+        entry = self.entry(entry_id)
+        if entry.state == QUEUED:
+            self._set_state(entry, CANCELLED, "cancelled before it started")
+        elif entry.state == RUNNING and entry_id in self._workers:
+            self._workers[entry_id].cancel()
+
+    def resume(self, entry_id: str) -> None:
+        entry = self.entry(entry_id)
+        if entry.resumable:
+            self._set_state(entry, QUEUED, "")
+            self._start_next()
+
+    def remove(self, entry_id: str) -> None:
+        entry = self.entry(entry_id)
+        if entry.state == RUNNING:
+            raise InputError("cancel the render before removing it from the queue")
+        self.entries.remove(entry)
+        self._jobs.pop(entry_id, None)
+        self.save()
+        self.entries_changed.emit()
+
+    def output_folder(self, entry_id: str) -> Path:
+        entry = self.entry(entry_id)
+        return Path(entry.exports[-1]).parent if entry.exports else Path(entry.work_dir)
+
+    def export(self, entry_id: str, out: Path, preset: str, audio: bool) -> Worker:
+        """Export the entry's frames (works during and after rendering) to ``out`` with ``preset``."""
+        entry = self.entry(entry_id)
+        if not entry.created:
+            raise InputError(f"“{entry.name}” has no frames yet; start or resume the render first")
+        entry.exporting = True
+        self.entry_changed.emit(entry_id)
+        work_dir, known_job = Path(entry.work_dir), self._jobs.get(entry_id)
+
+        def export(token, report):
+            job = known_job if known_job is not None else self._backend.open_job(work_dir)
+            return self._backend.export_job(job, Path(out), preset, audio, token)
+
+        worker = start_worker(export, "export")
+        worker.result.connect(lambda path: self._exported(entry, path))
+        worker.error.connect(lambda message: self._export_failed(entry, message))
+        worker.finished.connect(lambda: self._export_finished(entry))
+        return worker
+
+    def shutdown(self) -> None:
+        """Cancel running work (the app is closing); entries stay resumable."""
+        for worker in list(self._workers.values()):
+            worker.cancel()
+
+    # --- running -------------------------------------------------------------------------------
+    def _set_state(self, entry: JobEntry, state: str, message: str) -> None:
+        entry.state, entry.message = state, message
+        self.save()
+        self.entry_changed.emit(entry.id)
+
+    def _start_next(self) -> None:
+        if self.running_entry is not None:
+            return
+        entry = next((e for e in self.entries if e.state == QUEUED), None)
+        if entry is None:
+            return
+        self._set_state(entry, RUNNING, "starting…")
+        self._frame_clock[entry.id] = time.perf_counter()
+        backend, known_job = self._backend, self._jobs.get(entry.id)
+        settings = RenderSettings.from_dict(entry.settings)
+        plan = (entry.created, Path(entry.work_dir), entry.source, entry.driving, entry.model, entry.start,
+                entry.end, entry.align, entry.smooth)
+
+        def run(token, report):
+            created, work_dir, source, driving, model, start, end, align, smooth = plan
+            if known_job is not None:
+                job = known_job
+            elif created:
+                job = backend.open_job(work_dir)
+            else:
+                job = backend.create_job(work_dir, Path(source), Path(driving), settings, model, start, end, align, smooth)
+            report((job, JobOpened(int(job.frames_done), int(job.frames_total))))
+            token.check()
+            yield from backend.run_job(job, token)
+
+        worker = start_worker(run, f"render-{entry.id}", on_event=lambda event: self._job_event(entry, event))
+        worker.result.connect(lambda _: self._set_state(entry, DONE, "finished"))
+        worker.error.connect(lambda message: self._failed(entry, message))
+        worker.cancelled.connect(lambda: self._set_state(entry, CANCELLED, "cancelled; press Resume to continue"))
+        worker.finished.connect(lambda: self._finished(entry))
+        self._workers[entry.id] = worker
+
+    def _job_event(self, entry: JobEntry, event: Any) -> None:
+        if isinstance(event, tuple) and isinstance(event[1], JobOpened):
+            self._jobs[entry.id] = event[0]
+            entry.created = True
+            entry.frames_done, entry.frames_total = event[1].frames_done, event[1].frames_total
+            entry.message = f"rendering from frame {entry.frames_done + 1}"
+            self.save()
+        elif isinstance(event, FrameReady):
+            now = time.perf_counter()
+            seconds = event.seconds or (now - self._frame_clock.get(entry.id, now))
+            self._frame_clock[entry.id] = now
+            # An exponential average follows speed changes (warm-up, thermal) without jumping per frame.
+            entry.seconds_per_frame = seconds if entry.seconds_per_frame <= 0 else 0.7 * entry.seconds_per_frame + 0.3 * seconds
+            entry.frames_done = min(entry.frames_done + 1, entry.frames_total or entry.frames_done + 1)
+            entry.message = f"frame {entry.frames_done} of {entry.frames_total}"
+            self.save()
+            self.frame_ready.emit(entry.id, event)
+        elif isinstance(event, Progress):
+            entry.message = f"frame {entry.frames_done + 1}: step {event.step}/{event.total_steps}"
+        elif isinstance(event, Message):
+            self.message.emit(event.text, event.level)
+            return
+        elif isinstance(event, Done):
+            entry.frames_done = entry.frames_total or entry.frames_done
+        self.entry_changed.emit(entry.id)
+
+    def _failed(self, entry: JobEntry, message: str) -> None:
+        self._set_state(entry, FAILED, message)
+        self.error.emit(message)
+
+    def _finished(self, entry: JobEntry) -> None:
+        self._workers.pop(entry.id, None)
+        self._start_next()
+
+    def _exported(self, entry: JobEntry, path: Path) -> None:
+        entry.exports.append(str(path))
+        self.message.emit(f"exported {Path(path).name} to {Path(path).parent}", "info")
+
+    def _export_failed(self, entry: JobEntry, message: str) -> None:
+        self.error.emit(message)
+
+    def _export_finished(self, entry: JobEntry) -> None:
+        entry.exporting = False
+        self.save()
+        self.entry_changed.emit(entry.id)
