@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from engine.cancel import CancelToken
+from engine.errors import InputError
 from engine.video import reader
 
 SAMPLE_FRAMES = 5
@@ -50,7 +51,7 @@ def looks_like_pose_video(path: str | Path) -> bool:
     for index in _sample_indices(info.frame_count):
         try:
             frame = reader.read_frame(path, index)
-        except Exception:  # an estimated frame count can overshoot; judge on the frames we have
+        except InputError:  # an estimated frame count can overshoot; judge on the frames we have
             continue
         small = _shrink(frame, _SAMPLE_SIDE)
         black, vivid = frame_pose_statistics(small)

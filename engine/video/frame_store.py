@@ -72,7 +72,8 @@ class FrameStore:
             self._write_atomic(self.state_path(index), _state_bytes(state))
         path = self.frame_path(index)
         self._write_atomic(path, png.tobytes())
-        self._prune_states_before(index)
+        if state is not None:
+            self._prune_states_before(index)
         return path
 
     def truncate(self, count: int) -> None:

@@ -9,6 +9,7 @@ stay in step with the audio, which the exporter copies by time.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,13 +73,15 @@ def iter_frames(
     start: int = 0,
     end: int | None = None,
     *,
+    fps: float | Fraction | None = None,
     max_side: int | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield frames ``start``..``end-1`` as HxWx3 uint8 RGB arrays, rotated for display.
 
-    ``max_side`` shrinks frames (keeping the aspect ratio) so neither side exceeds it; pose
-    extraction does not need 4K pixels. Only one decoded frame is held at a time.
+    ``fps`` picks the clock that frame indices count on (default: the video's own rate; 30
+    for a 60 fps video halves the frames to render). ``max_side`` shrinks frames (keeping the
+    aspect ratio) so neither side exceeds it. Only one decoded frame is held at a time.
     """
     if start < 0 or (end is not None and end < start):
         raise ValueError(f"bad frame range {start}..{end}")
@@ -88,7 +91,7 @@ def iter_frames(
     with _open(path) as container:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
-        fps = _frame_rate(stream, path)
+        fps = _frame_rate(stream, path) if fps is None else _positive_rate(fps)
         origin = stream.start_time
         if start > 0 and origin is not None and _seek_before(container, stream, origin, start, fps):
             try:
@@ -143,7 +146,7 @@ class _SeekOvershot(Exception):
 
 
 def _frames_by_time(container, stream, path, fps, origin, start, end, max_side, cancel, after_seek):
-    """Emit one picture per time slot ``round(t * fps)``: repeat across gaps, keep the latest of a crowd."""
+    """Emit one picture per time slot (t * fps rounded): repeat across gaps, keep the latest of a crowd."""
     next_slot = None
     pending = None  # the last decoded frame, emitted once the next frame's slot is known
     for frame in _decode(container, stream, path):
@@ -153,7 +156,8 @@ def _frames_by_time(container, stream, path, fps, origin, start, end, max_side, 
         else:
             if origin is None:
                 origin = frame.pts  # no stream start time: the first frame defines zero
-            slot = max(0, round((frame.pts - origin) * stream.time_base * fps))
+            # Exact fractions and halves rounded up (Python's round() would alternate at .5).
+            slot = max(0, math.floor((frame.pts - origin) * stream.time_base * fps + Fraction(1, 2)))
         if next_slot is None:
             if after_seek and slot > start:
                 raise _SeekOvershot()
@@ -224,6 +228,12 @@ def _frame_rate(stream, path) -> Fraction:
         if rate and 0 < rate < 1000:
             return Fraction(rate)
     raise InputError(f"{path.name} does not say its frame rate; {_FIX_VIDEO}")
+
+
+def _positive_rate(fps: float | Fraction) -> Fraction:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, Fraction)) or not 0 < fps < 1000:
+        raise InputError(f"the frame rate must be a number between 0 and 1000 (got {fps!r})")
+    return Fraction(fps).limit_denominator(1001)  # 29.97 as a float becomes exactly 30000/1001
 
 
 def _duration_seconds(container, stream) -> float:

@@ -47,6 +47,14 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
+class PresetChoice:
+    """An export preset as the export dialog lists it."""
+
+    description: str
+    extension: str  # with the dot (".mp4"); "" for presets that write a folder (PNG sequence)
+
+
+@dataclass(frozen=True)
 class DrivingInfo:
     """What the timeline needs to know about a driving video."""
 
@@ -63,7 +71,7 @@ class Backend(Protocol):
     """Everything the studio asks of the engine (see the module docstring for threading)."""
 
     def list_models(self) -> list[str]: ...
-    def list_presets(self) -> dict[str, str]: ...
+    def list_presets(self) -> dict[str, PresetChoice]: ...
     def load_source(self, path: Path) -> SourceInfo: ...
     def probe_driving(self, path: Path) -> DrivingInfo: ...
     def read_frame(self, path: Path, index: int) -> np.ndarray: ...
@@ -106,12 +114,12 @@ class EngineBackend:
             names += sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
         return ["demo"] + [name for name in dict.fromkeys(names) if name != "demo"]
 
-    def list_presets(self) -> dict[str, str]:
+    def list_presets(self) -> dict[str, PresetChoice]:
         try:
             presets = importlib.import_module("engine.video.presets").load_presets()
-            return {name: str(getattr(preset, "description", "")) for name, preset in presets.items()}
         except ImportError:
             return _presets_from_files(RESOURCES / "presets")
+        return {name: PresetChoice(str(getattr(preset, "description", "")), _extension(preset)) for name, preset in presets.items()}
 
     def load_source(self, path: Path) -> SourceInfo:
         image = _engine("engine.video.reader").read_image(Path(path))
@@ -162,12 +170,20 @@ class EngineBackend:
         return Path(job.export(Path(out), preset=preset, audio=audio, cancel=cancel))
 
 
-def _presets_from_files(folder: Path) -> dict[str, str]:
-    presets: dict[str, str] = {}
+def _extension(preset: Any) -> str:
+    for name in ("extension", "suffix", "container"):
+        value = getattr(preset, name, None) if not isinstance(preset, dict) else preset.get(name)
+        if isinstance(value, str) and value:
+            return "" if value in ("folder", "dir", "png-sequence") else ("." + value.lstrip("."))
+    return ".mp4"
+
+
+def _presets_from_files(folder: Path) -> dict[str, PresetChoice]:
+    presets: dict[str, PresetChoice] = {}
     for file in sorted(folder.glob("*.toml")):
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
             continue
-        presets[str(data.get("name", file.stem))] = str(data.get("description", ""))
+        presets[str(data.get("name", file.stem))] = PresetChoice(str(data.get("description", "")), _extension(data))
     return presets

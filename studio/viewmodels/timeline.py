@@ -72,7 +72,7 @@ class TimelineModel(QObject):
         if self.playing:
             self.stop()
         elif self.frames > 1:
-            if self.playhead >= self.range_out:
+            if not self.range_in <= self.playhead < self.range_out:
                 self.seek(self.range_in)
             self._timer.start(max(1, round(1000 / self.fps)))
             self.changed.emit()

@@ -1,0 +1,144 @@
+"""The one entry point for DRIVING inputs: a video, a ready-made pose video, or a ``.npz`` pose file.
+
+Whatever the input, a ``Driving`` hands out one pose image per frame at any output size. Videos
+are analysed (cached), smoothed and aligned to the source person; pose files are smoothed and
+aligned; pose videos are used exactly as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.cancel import CancelToken, check
+from engine.errors import InputError
+from engine.pose import posevideo
+from engine.pose.align import align_sequence
+from engine.pose.draw import draw_pose
+from engine.pose.extract import extract_poses
+from engine.pose.keypoints import Pose, PoseSequence
+from engine.pose.smooth import smooth_sequence
+from engine.video import reader
+
+DRIVING_ACCEPTS = "DRIVING accepts a video (MP4, MOV, WebM, ...), a DWPose-style pose video or a .npz pose file"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".avif"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
+
+
+def _fit_transform(seq: PoseSequence, width: int, height: int) -> tuple[float, float, float, float]:
+    """(scale_x, scale_y, offset_x, offset_y) placing the sequence's frame inside width x height
+    with its aspect kept (centred, like a letterboxed video); identity when aspects agree."""
+    if seq.width <= 0 or seq.height <= 0:
+        return 1.0, 1.0, 0.0, 0.0
+    source_aspect, target_aspect = seq.width / seq.height, width / height
+    if abs(source_aspect / target_aspect - 1.0) < 0.01:
+        return 1.0, 1.0, 0.0, 0.0
+    if source_aspect > target_aspect:  # wider: full width, bands above and below
+        scale_y = target_aspect / source_aspect
+        return 1.0, scale_y, 0.0, (1.0 - scale_y) / 2
+    scale_x = source_aspect / target_aspect
+    return scale_x, 1.0, (1.0 - scale_x) / 2, 0.0
+
+
+def _placed(pose: Pose, transform: tuple[float, float, float, float]) -> Pose:
+    if transform == (1.0, 1.0, 0.0, 0.0):
+        return pose
+    sx, sy, ox, oy = transform
+    placed = pose.copy()
+    for part in (placed.body, placed.hands, placed.face):
+        part[..., 0] = part[..., 0] * sx + ox
+        part[..., 1] = part[..., 1] * sy + oy
+    return placed
+
+
+@dataclass
+class Driving:
+    """An opened DRIVING input: its frame rate, frame count, kind and (if any) keypoints."""
+
+    path: Path
+    kind: str  # "video" | "pose_video" | "poses"
+    fps: float
+    frames: int
+    poses: PoseSequence | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def pose_image(self, index: int, width: int, height: int) -> np.ndarray:
+        """The pose image of frame ``index``: (height, width, 3) uint8 RGB."""
+        if not 0 <= index < self.frames:
+            raise InputError(f"the driving input has {self.frames} frames, so frame {index} does not exist; pick a frame from 0 to {self.frames - 1}")
+        if self.poses is None:
+            return posevideo.read_pose_video_frame(self.path, index, width, height)
+        return draw_pose(_placed(self.poses[index], _fit_transform(self.poses, width, height)), width, height)
+
+    def iter_pose_images(
+        self, width: int, height: int, start: int = 0, end: int | None = None, cancel: CancelToken | None = None
+    ) -> Iterator[np.ndarray]:
+        """Pose images of frames ``start``..``end-1`` in order, one at a time."""
+        end = self.frames if end is None else min(end, self.frames)
+        if self.poses is None:
+            yield from posevideo.iter_pose_video(self.path, width, height, start, end, cancel=cancel)
+            return
+        transform = _fit_transform(self.poses, width, height)
+        for index in range(start, end):
+            check(cancel)
+            yield draw_pose(_placed(self.poses[index], transform), width, height)
+
+
+def _prepare(seq: PoseSequence, align_to: Pose | None, source_aspect: float | None, smooth: float, warnings: list[str]) -> PoseSequence:
+    if smooth > 0:
+        seq = smooth_sequence(seq, smooth)
+    if align_to is not None:
+        seq = align_sequence(seq, align_to, source_aspect=source_aspect)
+        if "alignment_warning" in seq.meta:
+            warnings.append(seq.meta["alignment_warning"])
+    frames_without_person = seq.meta.get("frames_without_person", 0)
+    if frames_without_person:
+        warnings.append(f"no person found in {frames_without_person} of {len(seq)} driving frames; they are left blank")
+    return seq
+
+
+def open_driving(
+    path: Path,
+    cache_dir: Path | None = None,
+    align_to: Pose | None = None,
+    smooth: float = 0.0,
+    cancel: CancelToken | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    source_aspect: float | None = None,
+) -> Driving:
+    """Open a DRIVING input (see the module docstring); ``align_to`` is the source person's pose
+    and ``source_aspect`` the source image's width / height. Raises InputError for anything else."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"driving file not found: {path}; check the path")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        raise InputError(f"{path.name} is a still image; {DRIVING_ACCEPTS}")
+    warnings: list[str] = []
+
+    if suffix == ".npz":
+        seq = _prepare(PoseSequence.load(path), align_to, source_aspect, smooth, warnings)
+        if len(seq) == 0:
+            raise InputError(f"{path.name} holds no frames; make a pose file from a video with 'studio-cli poses'")
+        return Driving(path, "poses", float(seq.fps), len(seq), seq, warnings)
+
+    try:
+        info = reader.probe(path)
+    except InputError:
+        if suffix in VIDEO_SUFFIXES:
+            raise  # a damaged video: the reader's message says what is wrong with it
+        raise InputError(f"{path.name} is neither a video nor a pose file; {DRIVING_ACCEPTS}") from None
+
+    if posevideo.looks_like_pose_video(path):
+        if align_to is not None:
+            warnings.append("the driving input is a ready-made pose video, so it is used as is (no alignment)")
+        if smooth > 0:
+            warnings.append("the driving input is a ready-made pose video, so it is used as is (no smoothing)")
+        return Driving(path, "pose_video", float(info.fps), int(info.frame_count), None, warnings)
+
+    seq = extract_poses(path, cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
+    seq = _prepare(seq, align_to, source_aspect, smooth, warnings)
+    return Driving(path, "video", float(seq.fps), len(seq), seq, warnings)

@@ -1,0 +1,92 @@
+"""A pose preview video: the pose images of a sequence, optionally drawn over the driving frames.
+
+Frames are drawn and encoded one at a time (memory does not grow with length) and the file is
+written under a temporary name, then renamed, so a cancelled preview never leaves a torn MP4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from engine.cancel import CancelToken, check
+from engine.errors import OutputError
+from engine.pose.draw import draw_overlay, draw_pose
+from engine.pose.keypoints import PoseSequence
+from engine.video import reader
+
+
+def _even(value: int) -> int:
+    return max(2, value - value % 2)  # H.264 with 4:2:0 chroma needs even sides
+
+
+def _driving_frames(over_video: Path | None, count: int, width: int, height: int, cancel):
+    """Yield ``count`` background frames: the driving video resized, then None past its end."""
+    produced = 0
+    if over_video is not None:
+        for frame in reader.iter_frames(over_video, 0, count, cancel=cancel):
+            if frame.shape[:2] != (height, width):
+                frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            produced += 1
+            yield frame
+    for _ in range(count - produced):
+        yield None
+
+
+def write_pose_preview(
+    seq: PoseSequence,
+    out: Path,
+    width: int,
+    height: int,
+    over_video: Path | None = None,
+    cancel: CancelToken | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write ``seq`` as an H.264 MP4 at ``seq.fps`` (odd sizes are rounded down to even).
+
+    With ``over_video`` the poses are drawn over that video's frames; otherwise on black.
+    Returns the path written. Raises OutputError when ``out`` cannot be written.
+    """
+    out = Path(out)
+    width, height = _even(int(width)), _even(int(height))
+    partial = out.with_name(out.name + ".partial.mp4")
+    rate = Fraction(seq.fps if seq.fps > 0 else 25.0).limit_denominator(1001)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        container = av.open(str(partial), mode="w", format="mp4")
+    except (OSError, av.FFmpegError) as exc:
+        raise OutputError(f"cannot write the pose preview {out} ({_reason(exc)}); choose a writable folder") from None
+    finished = False
+    try:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "20"}
+        total = len(seq)
+        for index, background in enumerate(_driving_frames(over_video, total, width, height, cancel)):
+            check(cancel)
+            pose = seq[index]
+            image = draw_pose(pose, width, height) if background is None else draw_overlay(background, pose)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+                container.mux(packet)
+            if on_progress is not None:
+                on_progress(index + 1, total)
+        for packet in stream.encode():
+            container.mux(packet)
+        finished = True
+    except (OSError, av.FFmpegError) as exc:
+        raise OutputError(f"writing the pose preview {out} failed ({_reason(exc)}); check the free disk space") from None
+    finally:
+        container.close()
+        if not finished:
+            partial.unlink(missing_ok=True)
+    partial.replace(out)
+    return out
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__

@@ -1,0 +1,88 @@
+"""studio-cli: the headless front end. A thin layer over the engine; imports no Qt.
+
+Exit codes: 0 done, 2 bad input or usage, 3 model/weights problem, 4 output/disk problem,
+130 cancelled (Ctrl-C; frames already rendered are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+EXIT_CODES = """exit codes:
+  0    done
+  2    bad input or usage (missing/corrupt file, bad setting, unknown preset)
+  3    model or weights problem (missing, corrupt, mismatched)
+  4    output or disk problem (not writable, disk full)
+  130  cancelled (Ctrl-C); frames already rendered are kept, resume with 'studio-cli resume WORK_DIR'
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit code 2 (argparse's default, kept) without the usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import studio.commands as commands
+
+    parser = _Parser(
+        prog="studio-cli",
+        description="TalkingPose Studio, headless: animate one portrait with the motion of a driving video.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if module_info.name.endswith("_cmd"):
+            importlib.import_module(f"studio.commands.{module_info.name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.errors import StudioError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except StudioError as error:
+        _report(args, error, error.exit_code)
+        return error.exit_code
+    except KeyboardInterrupt:
+        _report(args, "cancelled by the user", 130)
+        return 130
+    except MemoryError:
+        _report(args, "ran out of memory; try a smaller --size or --dtype fp16 on a GPU", 4)
+        return 4
+    except OSError as error:
+        code = 4
+        _report(args, f"{error.strerror or error} ({getattr(error, 'filename', '') or 'output'})", code)
+        return code
+
+
+def _report(args, error, code: int) -> None:
+    import json
+
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if getattr(args, "json", False):
+        print(json.dumps({"event": "error", "message": message, "exit_code": code}), flush=True)
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def _version() -> str:
+    from engine import __version__
+
+    return __version__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""A scripted fake engine for the studio tests (no models, no decoding) and small test helpers.
+
+The fake engine follows studio.viewmodels.backend.Backend. Its pixels encode what was asked
+(frame index, seed, beta) so tests can assert on what the window shows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.errors import InputError, ModelError, OutputError
+from engine.events import Done, FrameReady, Message, Progress
+from studio.viewmodels.backend import DrivingInfo, PresetChoice, SourceInfo
+
+FAKE_VIDEO_MAGIC = "FAKEVIDEO"
+OVERLAY_MARK = (255, 0, 255)  # the fake overlay paints the top-left pixel this colour
+
+
+def write_fake_video(path: Path, frames: int = 20, fps: float = 10.0, width: int = 64, height: int = 48) -> Path:
+    path.write_text(f"{FAKE_VIDEO_MAGIC} {frames} {fps} {width} {height}\n")
+    return path
+
+
+def write_portrait(path: Path, value: int = 128) -> Path:
+    cv2.imwrite(str(path), np.full((40, 32, 3), value, np.uint8))
+    return path
+
+
+def frame_value(index: int) -> int:
+    return (index * 7 + 3) % 256
+
+
+class FakeJob:
+    """A render job whose frames are tiny .npy files in work_dir; resumes after the last complete one."""
+
+    def __init__(self, work_dir: Path, spec: dict):
+        self.work_dir, self.spec = work_dir, spec
+
+    @property
+    def frames_total(self) -> int:
+        return self.spec["end"] - self.spec["start"]
+
+    @property
+    def frames_done(self) -> int:
+        done = 0
+        while (self.work_dir / f"{done:06d}.npy").exists():
+            done += 1
+        return done
+
+
+class FakeBackend:
+    """Scripted engine. ``delay`` is seconds per denoising step / per extracted frame."""
+
+    def __init__(self) -> None:
+        self.delay = 0.001
+        self.steps_override: int | None = None
+        self.calls: list[tuple] = []
+        self.rendered: list[int] = []  # frame indices rendered by run_job, in order (duplicates = re-rendered)
+        self.inside_generator_saw: list[str] = []
+        self.lock = threading.Lock()
+
+    def _log(self, *call) -> None:
+        with self.lock:
+            self.calls.append(call)
+
+    def list_models(self) -> list[str]:
+        return ["demo", "tiny"]
+
+    def list_presets(self) -> dict[str, PresetChoice]:
+        return {"web": PresetChoice("H.264 for the web", ".mp4"), "png": PresetChoice("PNG sequence", "")}
+
+    def load_source(self, path: Path) -> SourceInfo:
+        self._log("load_source", Path(path).name)
+        image = cv2.imread(str(path))
+        if image is None:
+            raise InputError(f"{Path(path).name} is not an image the studio can read; use a PNG, JPEG or WebP file")
+        no_person = "empty" in Path(path).name
+        return SourceInfo(str(path), image[:, :, ::-1].copy(), not no_person, not no_person)
+
+    def _parse(self, path: Path) -> tuple[int, float, int, int]:
+        try:
+            magic, frames, fps, width, height = Path(path).read_text().split()
+            assert magic == FAKE_VIDEO_MAGIC
+            return int(frames), float(fps), int(width), int(height)
+        except FileNotFoundError:
+            raise InputError(f"{Path(path).name} does not exist; choose an existing video") from None
+        except (ValueError, AssertionError, UnicodeDecodeError):
+            raise InputError(f"{Path(path).name} is not a readable video (corrupt or unsupported); choose an MP4, MOV or WebM file") from None
+
+    def probe_driving(self, path: Path) -> DrivingInfo:
+        self._log("probe", Path(path).name)
+        frames, fps, width, height = self._parse(path)
+        return DrivingInfo(str(path), width, height, fps, frames, frames / fps)
+
+    def read_frame(self, path: Path, index: int) -> np.ndarray:
+        frames, _, width, height = self._parse(path)
+        if not 0 <= index < frames:
+            raise InputError(f"frame {index} is outside the video")
+        return np.full((height, width, 3), frame_value(index), np.uint8)
+
+    def extract_poses(self, path, cancel, on_progress):
+        frames, *_ = self._parse(path)
+        for index in range(frames):
+            cancel.check()
+            time.sleep(self.delay)
+            on_progress(index + 1, frames)
+        return [f"pose{index}" for index in range(frames)]
+
+    def overlay(self, frame, poses, index):
+        shown = frame.copy()
+        shown[0, 0] = OVERLAY_MARK
+        return shown
+
+    def _image(self, index: int, settings) -> np.ndarray:
+        image = np.zeros((settings.height // 8, settings.width // 8, 3), np.uint8)
+        image[..., 0] = frame_value(index)
+        image[..., 1] = settings.seed % 256
+        image[..., 2] = round(settings.beta * 100)
+        return image
+
+    def _check_model(self, model: str) -> None:
+        if model not in self.list_models():
+            raise ModelError(f"model {model!r} is not installed; pick demo or install it with studio-cli models")
+
+    def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
+        self._log("preview", index, settings.seed, settings.beta)
+        self._check_model(model)
+        steps = self.steps_override or settings.steps
+        try:
+            for step in range(1, steps + 1):
+                time.sleep(self.delay)
+                yield Progress(0, step, steps)
+            yield FrameReady(0, self._image(index, settings), seconds=steps * self.delay)
+        except BaseException as error:  # record what the worker threw in, then let it go on
+            self.inside_generator_saw.append(type(error).__name__)
+            raise
+
+    def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth):
+        self._log("create_job", model, start, end)
+        self._check_model(model)
+        work_dir.mkdir(parents=True)
+        spec = {"settings": settings.to_dict(), "start": start, "end": end}
+        (work_dir / "job.json").write_text(json.dumps(spec))
+        return FakeJob(work_dir, spec)
+
+    def open_job(self, work_dir):
+        self._log("open_job", Path(work_dir).name)
+        return FakeJob(Path(work_dir), json.loads((Path(work_dir) / "job.json").read_text()))
+
+    def run_job(self, job: FakeJob, cancel):
+        from engine.config import RenderSettings
+
+        settings = RenderSettings.from_dict(job.spec["settings"])
+        steps = self.steps_override or settings.steps
+        first = job.frames_done
+        if first > 0:
+            yield Message(f"resuming after frame {first}")
+        for k in range(first, job.frames_total):
+            for step in range(1, steps + 1):
+                cancel.check()
+                time.sleep(self.delay)
+                yield Progress(k, step, steps)
+            image = self._image(job.spec["start"] + k, settings)
+            np.save(job.work_dir / f"{k:06d}.npy", image)
+            with self.lock:
+                self.rendered.append(k)
+            yield FrameReady(k, image, seconds=steps * self.delay)
+        yield Done(job.frames_total - first)
+
+    def export_job(self, job, out, preset, audio, cancel):
+        self._log("export", preset, audio)
+        if preset not in self.list_presets():
+            raise InputError(f"unknown preset {preset!r}")
+        if not Path(out).parent.is_dir():
+            raise OutputError(f"cannot write {out}: the folder does not exist; choose another folder")
+        Path(out).write_text(json.dumps({"frames": job.frames_done, "preset": preset, "audio": audio}))
+        return Path(out)
+
+
+def wait_until(qtbot, condition, timeout: int = 5000) -> None:
+    """Process Qt events until ``condition()`` is true (fails the test after ``timeout`` ms)."""
+    qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)
