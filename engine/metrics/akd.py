@@ -84,10 +84,13 @@ def akd_videos(
     cache_dir: str | Path | None = None,
     cancel: CancelToken | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    max_frames: int | None = None,
 ) -> dict[str, dict]:
-    """Extract poses of both videos (MediaPipe Holistic, cached) and compare them with AKD."""
+    """Extract poses of both videos (MediaPipe Holistic, cached) and compare the first ``max_frames`` with AKD."""
     from engine.pose.extract import extract_poses  # MediaPipe loads only when AKD is asked for
 
-    real = extract_poses(real_video, cache_dir=cache_dir, cancel=cancel)
-    generated = extract_poses(generated_video, cache_dir=cache_dir, cancel=cancel)
+    real = extract_poses(Path(real_video), cache_dir=cache_dir, cancel=cancel)
+    generated = extract_poses(Path(generated_video), cache_dir=cache_dir, cancel=cancel)
+    if max_frames is not None:
+        real, generated = real.slice(0, max_frames), generated.slice(0, max_frames)
     return average_keypoint_distance(real, generated, min_confidence=min_confidence)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.errors import InputError
 from engine.metrics.psnr import PSNR_CAP_DB, psnr_float, psnr_int
-from engine.metrics.ssim import ssim, ssim_label
+from engine.metrics.ssim import SSIM_CHANNELS, SSIM_WINDOWS, ssim, ssim_label
 from engine.metrics.tje import TjeAccumulator, check_delta, check_variant
 
 
@@ -30,6 +31,9 @@ class FrameComparison:
     ) -> None:
         self.deltas = tuple(check_delta(d) for d in deltas)
         self.tje_variant = check_variant(tje_variant)
+        if ssim_window not in SSIM_WINDOWS or ssim_channels not in SSIM_CHANNELS:
+            raise InputError(f"unknown SSIM setting '{ssim_window}'/'{ssim_channels}'; use windows "
+                             f"{', '.join(SSIM_WINDOWS)} and channels {', '.join(SSIM_CHANNELS)}")
         self.ssim_window, self.ssim_channels = ssim_window, ssim_channels
         self.psnr_cap_db = psnr_cap_db
         self._tje = [TjeAccumulator(d, tje_variant) for d in self.deltas]

@@ -1,38 +1,16 @@
-"""Metrics that need pretrained networks: LPIPS, FID-VID, FVD, CSIM, SyncNet.
+"""Metrics that need pretrained networks: loaders and streaming collectors (see weights.py for files).
 
-We cannot ship or download these weights, so the user points at a folder holding them:
-``weights_dir`` argument (``studio-cli eval --weights-dir``) or the ``TPS_METRIC_WEIGHTS``
-environment variable. Files keep their published names. A metric whose files are missing,
-fail their checksum or cannot be loaded is listed as skipped with the reason; the others run.
-
-=========  ==========================  ======================================================  ==================
-metric     file(s) in the folder        where to get it                                         checksum
-=========  ==========================  ======================================================  ==================
-lpips      vgg16-397923af.pth           https://download.pytorch.org/models/vgg16-397923af.pth  sha256 397923af...
-           vgg.pth                      lpips package, lpips/weights/v0.1/vgg.pth               none published
-                                        (github.com/richzhang/PerceptualSimilarity)
-fvd        i3d_torchscript.pt           StyleGAN-V's FVD detector: https://www.dropbox.com/s/    none published
-                                        ge9e5ujwgetktms/i3d_torchscript.pt (TF-Hub I3D port)
-fid_vid    resnet-50-kinetics.pth       3D ResNet-50 Kinetics (kenshohara/3D-ResNets-PyTorch),  none published
-                                        as in the Disco toolkit's eval_fvd/ folder
-csim       backbone.pth                 ArcFace iResNet (insightface arcface_torch model zoo)   none published
-syncnet    syncnet_v2.model             joonson/syncnet_python, download_model.sh               none published
-=========  ==========================  ======================================================  ==================
-
-This build loads the LPIPS (VGG) and FVD (I3D TorchScript) networks; FID-VID, CSIM and
-SyncNet are reported as skipped (their network loaders and face/audio preprocessing are
-not built yet) although their arithmetic is in ``engine.metrics.distances``. Every computed
-result records the sha256 of the files it used. ``.pth`` files load with
-``torch.load(weights_only=True)``; the I3D file is TorchScript (code + weights), so take it
-from the source above only.
+This build loads LPIPS (torchvision VGG16 + lpips v0.1 linear layers) and FVD (StyleGAN-V's
+I3D TorchScript: clips (B, 3, 16, 224, 224) in [-1, 1], shorter side resized then centre
+crop). FID-VID, CSIM and SyncNet are reported as skipped; their arithmetic is in
+``engine.metrics.distances``. ``.pth`` files load with ``torch.load(weights_only=True)``; the
+I3D file is TorchScript (code + weights), so take it from the documented source only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -43,76 +21,9 @@ from torch import nn
 
 from engine.errors import ModelError
 from engine.metrics.distances import frechet_distance_of_features, lpips_distance
+from engine.metrics.weights import NETWORK_METRICS, locate_all
 
-WEIGHTS_ENV = "TPS_METRIC_WEIGHTS"
-NETWORK_METRICS = ("lpips", "fid_vid", "fvd", "csim", "syncnet")
 FVD_CLIP_FRAMES, FVD_SIZE = 16, 224
-
-
-@dataclass(frozen=True)
-class WeightFile:
-    name: str
-    source: str
-    sha256_prefix: str | None = None  # None: its publisher gives no checksum
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    metric: str
-    network: str
-    files: tuple[WeightFile, ...]
-    supported: bool  # False: this build has no loader yet
-
-
-NETWORKS = {
-    "lpips": NetworkSpec("lpips", "VGG16 + LPIPS v0.1 linear layers", (
-        WeightFile("vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth", "397923af"),
-        WeightFile("vgg.pth", "lpips package (github.com/richzhang/PerceptualSimilarity), lpips/weights/v0.1/vgg.pth"),
-    ), True),
-    "fvd": NetworkSpec("fvd", "I3D (Kinetics-400), StyleGAN-V TorchScript", (
-        WeightFile("i3d_torchscript.pt", "https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt"),), True),
-    "fid_vid": NetworkSpec("fid_vid", "3D ResNet-50 (Kinetics)", (
-        WeightFile("resnet-50-kinetics.pth", "kenshohara/3D-ResNets-PyTorch (Disco toolkit eval_fvd/)"),), False),
-    "csim": NetworkSpec("csim", "ArcFace iResNet", (
-        WeightFile("backbone.pth", "insightface arcface_torch model zoo"),), False),
-    "syncnet": NetworkSpec("syncnet", "SyncNet v2", (
-        WeightFile("syncnet_v2.model", "joonson/syncnet_python download_model.sh"),), False),
-}
-
-
-def weights_folder(weights_dir: str | Path | None = None) -> Path | None:
-    """The folder given as argument, else $TPS_METRIC_WEIGHTS, else None."""
-    chosen = weights_dir if weights_dir is not None else os.environ.get(WEIGHTS_ENV) or None
-    return Path(chosen).expanduser() if chosen is not None else None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def locate_weights(metric: str, weights_dir: str | Path | None = None) -> tuple[dict[str, Path], dict[str, str], str | None]:
-    """(name -> path, name -> sha256, None) when all files are present and verified, else ({}, {}, reason)."""
-    spec = NETWORKS[metric]
-    if not spec.supported:
-        return {}, {}, f"computing {metric} with {spec.network} is not available in this version"
-    folder = weights_folder(weights_dir)
-    if folder is None:
-        return {}, {}, f"no weights folder: pass --weights-dir or set {WEIGHTS_ENV} (see engine/metrics/networks.py)"
-    paths, hashes = {}, {}
-    for weight in spec.files:
-        path = folder / weight.name
-        if not path.is_file():
-            return {}, {}, f"{weight.name} not found in {folder}; get it from {weight.source}"
-        digest = sha256_of(path)
-        if weight.sha256_prefix and not digest.startswith(weight.sha256_prefix):
-            return {}, {}, (f"{weight.name} fails its checksum (sha256 {digest[:12]}..., expected "
-                            f"{weight.sha256_prefix}...); download it again from {weight.source}")
-        paths[weight.name], hashes[weight.name] = path, digest
-    return paths, hashes, None
 
 
 # ----------------------------------------------------------------------------- LPIPS
@@ -124,7 +35,7 @@ class Vgg16Taps(nn.Module):
     TAPS = (3, 8, 15, 22, 29)  # relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
     _PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
 
-    def __init__(self) -> None:
+    def __init__(self, device: str | torch.device | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         channels = 3
@@ -132,7 +43,7 @@ class Vgg16Taps(nn.Module):
             if item == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
-                layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU()]
+                layers += [nn.Conv2d(channels, item, 3, padding=1, device=device), nn.ReLU()]
                 channels = item
         self.features = nn.Sequential(*layers)
         # LPIPS's input scaling from [-1, 1] to ImageNet-like statistics.
@@ -167,11 +78,11 @@ class LpipsNetwork:
 
 def load_lpips_vgg(vgg_path: Path, lin_path: Path, device: str = "cpu") -> LpipsNetwork:
     """LPIPS-VGG from torchvision's VGG16 state dict and the lpips v0.1 ``vgg.pth`` linear weights."""
-    backbone = Vgg16Taps()
+    backbone = Vgg16Taps(device="meta")  # no random init of 14.7M parameters that are replaced at once
     vgg = _load_state_dict(vgg_path)
     conv = {k[len("features."):]: v for k, v in vgg.items() if k.startswith("features.")}
     try:
-        backbone.features.load_state_dict(conv, strict=True)
+        backbone.features.load_state_dict(conv, strict=True, assign=True)
         lin = _load_state_dict(lin_path)
         weights = [lin[f"lin{i}.model.1.weight"] for i in range(len(Vgg16Taps.TAPS))]
     except (RuntimeError, KeyError) as exc:
@@ -186,7 +97,9 @@ def load_lpips_vgg(vgg_path: Path, lin_path: Path, device: str = "cpu") -> Lpips
 def load_i3d_torchscript(path: Path, device: str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
     """StyleGAN-V's I3D: clips (B, 3, T, 224, 224) in [-1, 1] -> (B, 400) features before softmax."""
     try:
-        model = torch.jit.load(str(path), map_location=device).eval()
+        with warnings.catch_warnings():  # the published detector is TorchScript; its deprecation is not the user's concern
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = torch.jit.load(str(path), map_location=device).eval()
     except Exception as exc:  # TorchScript raises several unrelated types on a bad archive
         raise ModelError(f"{path.name} is not a TorchScript I3D model ({type(exc).__name__}); download it again") from None
     return lambda clips: model(clips, rescale=False, resize=False, return_features=True)
@@ -249,8 +162,12 @@ class ClipFrechetMetric:
         for side, frame in enumerate((real, generated)):
             self._clips[side].append(frame)
             if len(self._clips[side]) == self.clip_frames:
-                with torch.no_grad():
-                    feature = self.extractor(prepare_clip(self._clips[side], self.size, self.device))
+                try:
+                    with torch.no_grad():
+                        feature = self.extractor(prepare_clip(self._clips[side], self.size, self.device))
+                except RuntimeError as exc:  # a different network than documented, or out of memory
+                    raise ModelError(f"the {self.name} network failed on a {self.clip_frames}-frame clip "
+                                     f"({str(exc).splitlines()[0][:120]}); check its weights file") from None
                 self._features[side].append(feature.reshape(-1).double().cpu().numpy())
                 self._clips[side].clear()
 
@@ -268,16 +185,16 @@ def open_network_metrics(
     names: Sequence[str] = NETWORK_METRICS, weights_dir: str | Path | None = None, device: str = "cpu"
 ) -> tuple[list[NetworkMetric], dict[str, str]]:
     """Ready-to-feed metrics for the names whose weights are usable, and {name: why skipped} for the rest."""
+    usable, skipped = locate_all(names, weights_dir)
+    metrics, failed = build_network_metrics(usable, device)
+    return metrics, {**skipped, **failed}
+
+
+def build_network_metrics(usable: dict[str, tuple[dict, dict]], device: str = "cpu") -> tuple[list[NetworkMetric], dict[str, str]]:
+    """Load the networks of ``locate_all``'s usable metrics; a file that fails to load is skipped with why."""
     metrics: list[NetworkMetric] = []
     skipped: dict[str, str] = {}
-    for name in names:
-        if name not in NETWORKS:
-            skipped[name] = f"unknown metric; known: {', '.join(NETWORK_METRICS)}"
-            continue
-        paths, hashes, reason = locate_weights(name, weights_dir)
-        if reason is not None:
-            skipped[name] = reason
-            continue
+    for name, (paths, hashes) in usable.items():
         try:
             if name == "lpips":
                 metrics.append(LpipsMetric(load_lpips_vgg(paths["vgg16-397923af.pth"], paths["vgg.pth"], device), hashes))

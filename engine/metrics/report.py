@@ -27,10 +27,10 @@ from engine.cancel import CancelToken, check
 from engine.errors import InputError, OutputError
 from engine.metrics.compare import FrameComparison
 from engine.metrics.tje import check_delta, check_variant
+from engine.metrics.weights import NETWORK_METRICS, locate_all
 from engine.video.reader import iter_frames, probe
 
 SIZE_POLICIES = ("error", "resize")
-ALL_NETWORK_METRICS = ("lpips", "fid_vid", "fvd", "csim", "syncnet")
 _LABELS = {
     "ssim": "SSIM", "psnr_float": "PSNR_float (dB)", "psnr_int": "PSNR_int (dB)", "lpips": "LPIPS",
     "fid_vid": "FID-VID", "fvd": "FVD", "csim": "CSIM", "syncnet": "SyncNet", "akd": "AKD (px)",
@@ -48,7 +48,7 @@ def evaluate_videos(
     max_frames: int | None = None,
     ssim_window: str = "gaussian",
     ssim_channels: str = "gray",
-    networks: Sequence[str] = ALL_NETWORK_METRICS,
+    networks: Sequence[str] = NETWORK_METRICS,
     weights_dir: str | Path | None = None,
     device: str = "cpu",
     pose_metrics: bool = False,
@@ -63,6 +63,7 @@ def evaluate_videos(
         raise InputError(f"unknown size policy '{size_policy}'; use 'error' or 'resize'")
     if max_frames is not None and max_frames < 1:
         raise InputError(f"max_frames must be at least 1, got {max_frames}")
+    comparison = FrameComparison((delta,), tje_variant, ssim_window=ssim_window, ssim_channels=ssim_channels)
     real_info, gen_info = _probe("real", real), _probe("generated", generated)
     real_size, gen_size = (real_info.width, real_info.height), (gen_info.width, gen_info.height)
     notes: list[str] = []
@@ -74,14 +75,15 @@ def evaluate_videos(
         notes.append(f"generated frames resized from {gen_size[0]}x{gen_size[1]} to {real_size[0]}x{real_size[1]} (area)")
 
     # 2. open the network metrics whose weights are present; the rest are skipped with a reason
-    network_metrics, skipped = [], {}
-    if networks:
-        from engine.metrics.networks import open_network_metrics  # loads torch only when needed
+    usable, skipped = locate_all(networks, weights_dir)
+    network_metrics = []
+    if usable:
+        from engine.metrics.networks import build_network_metrics  # torch loads only when some weights exist
 
-        network_metrics, skipped = open_network_metrics(networks, weights_dir, device)
+        network_metrics, failed = build_network_metrics(usable, device)
+        skipped.update(failed)
 
     # 3. one streaming pass over both videos
-    comparison = FrameComparison((delta,), tje_variant, ssim_window=ssim_window, ssim_channels=ssim_channels)
     expected = min(real_info.frame_count, gen_info.frame_count, max_frames or math.inf)
     real_frames = iter_frames(real_info.path, 0, max_frames, cancel=cancel)
     gen_frames = iter_frames(gen_info.path, 0, max_frames, cancel=cancel)
@@ -117,7 +119,11 @@ def evaluate_videos(
     if pose_metrics:
         from engine.metrics.akd import akd_videos  # MediaPipe only when asked for
 
-        metrics.update(akd_videos(real_info.path, gen_info.path, cache_dir=pose_cache_dir, cancel=cancel))
+        try:
+            metrics.update(akd_videos(real_info.path, gen_info.path, cache_dir=pose_cache_dir, cancel=cancel,
+                                      max_frames=max_frames))
+        except InputError as exc:  # e.g. no person in the generated video: the other numbers still stand
+            skipped["akd"] = str(exc)
     else:
         skipped["akd"] = "not requested: pass --akd (runs MediaPipe Holistic on both videos, about 0.1 s a frame)"
     return {

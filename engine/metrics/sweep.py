@@ -156,13 +156,13 @@ def plot_sweep(rows: Sequence[SweepRow], deltas: Sequence[int], path: Path) -> d
             axes.plot(xs, ys, **style)
             plotted[key] = (xs, ys)
 
-    for d in deltas:
-        series(tje_axes, f"tje_{d}", lambda r, d=d: r.tje[d], False, marker="o", label=f"TJE(Δ={d})")
+    for i, d in enumerate(deltas):  # the ablation marker takes its Δ's colour
+        series(tje_axes, f"tje_{d}", lambda r, d=d: r.tje[d], False, marker="o", color=f"C{i}", label=f"TJE(Δ={d})")
         series(tje_axes, f"tje_{d}_independent", lambda r, d=d: r.tje[d], True, marker="x", linestyle="none",
-               markersize=9, label=f"TJE(Δ={d}), independent z_T")
-    series(ssim_axes, "ssim", lambda r: r.ssim, False, marker="o", label="SSIM")
+               markersize=9, color=f"C{i}", label=f"TJE(Δ={d}), independent z_T")
+    series(ssim_axes, "ssim", lambda r: r.ssim, False, marker="o", color="C0", label="SSIM")
     series(ssim_axes, "ssim_independent", lambda r: r.ssim, True, marker="x", linestyle="none", markersize=9,
-           label="SSIM, independent z_T")
+           color="C0", label="SSIM, independent z_T")
     for axes, title in ((tje_axes, "TJE vs β (lower is better)"), (ssim_axes, "SSIM vs β (higher is better)")):
         axes.set_xlabel("β (feedback gain)")
         axes.set_title(title)

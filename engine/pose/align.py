@@ -10,14 +10,17 @@ From one reference driving frame and the source pose:
   source / driver where visible in both, else the global scale.
 Each frame is then rebuilt down the tree: the root follows G, each child sits at its new parent
 plus the driver's bone vector times the bone's ratio. Hands are scaled about the wrist and the
-face about the nose. So the reference frame lands exactly on the source pose and every other
-frame keeps the driver's motion relative to it. Points missing in the driver stay missing.
+face about the nose. So every frame has the source's bone lengths and, in the reference frame,
+the source's placement, while the directions of the bones and the movement are the driver's
+(a driver shaped like the source, only bigger and elsewhere, maps exactly onto the source).
+Points missing in the driver stay missing.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from engine.pose.draw import MIN_CONFIDENCE
 from engine.pose.keypoints import Pose, PoseSequence
 
 NOSE, NECK, R_SHOULDER, R_WRIST, L_SHOULDER, L_WRIST = 0, 1, 2, 4, 5, 7
@@ -41,7 +44,9 @@ def _to_units(points: np.ndarray, aspect: float) -> np.ndarray:
 
 
 def _bone_length(xy: np.ndarray, conf: np.ndarray, a: int, b: int) -> float | None:
-    if conf[a] > 0 and conf[b] > 0:
+    # Only joints confident enough to be drawn are measured: MediaPipe also returns guesses for
+    # hidden joints (a hip behind a desk), whose lengths would mislead the ratios.
+    if conf[a] >= MIN_CONFIDENCE and conf[b] >= MIN_CONFIDENCE:
         length = float(np.linalg.norm(xy[a] - xy[b]))
         return length if length > _EPS else None
     return None
@@ -78,7 +83,9 @@ def _clamped(ratio: float | None, scale: float) -> float:
 def _unchanged(seq: PoseSequence, warning: str) -> PoseSequence:
     meta = dict(seq.meta)
     meta["alignment_warning"] = warning
-    return PoseSequence(seq.body.copy(), seq.hands.copy(), seq.face.copy(), seq.fps, seq.width, seq.height, seq.fingerprint, meta)
+    return PoseSequence(
+        seq.body.copy(), seq.hands.copy(), seq.face.copy(), seq.fps, seq.width, seq.height, seq.fingerprint, meta
+    )
 
 
 def align_sequence(
@@ -110,19 +117,16 @@ def align_sequence(
     # 2. global scale: median of the size ratios visible in both poses
     src_face, drv_face = _to_units(source.face, source_aspect), _to_units(seq.face[ref], driver_aspect)
     face_ratio = _ratio(_spread(src_face, source.face[:, 2]), _spread(drv_face, seq.face[ref, :, 2]))
-    candidates = [
-        _ratio(_bone_length(src_body, src_conf, R_SHOULDER, L_SHOULDER), _bone_length(ref_body, ref_conf, R_SHOULDER, L_SHOULDER)),
-        _ratio(_bone_length(src_body, src_conf, NECK, NOSE), _bone_length(ref_body, ref_conf, NECK, NOSE)),
-        face_ratio,
-    ]
+
+    def bone_ratio_of(a: int, b: int) -> float | None:
+        return _ratio(_bone_length(src_body, src_conf, a, b), _bone_length(ref_body, ref_conf, a, b))
+
+    candidates = [bone_ratio_of(R_SHOULDER, L_SHOULDER), bone_ratio_of(NECK, NOSE), face_ratio]
     found = [r for r in candidates if r is not None]
     scale = float(np.median(found)) if found else 1.0
 
     # 3. per-bone length ratios (global scale where a bone is missing in either pose)
-    bone_ratio = {
-        child: _clamped(_ratio(_bone_length(src_body, src_conf, parent, child), _bone_length(ref_body, ref_conf, parent, child)), scale)
-        for child, parent in BODY_PARENT.items()
-    }
+    bone_ratio = {child: _clamped(bone_ratio_of(parent, child), scale) for child, parent in BODY_PARENT.items()}
     face_scale = _clamped(face_ratio, scale)
 
     # 4. rebuild every frame down the tree
@@ -150,9 +154,8 @@ def align_sequence(
         out[attached] = new_body[attached, anchor_joint][:, None, :] + offsets * part_scale
         return out
 
-    new_hands = np.stack(
-        [about_anchor(_to_units(seq.hands[:, side], driver_aspect), HAND_WRISTS[side], scale) for side in range(2)], axis=1
-    )
+    hands_units = _to_units(seq.hands, driver_aspect)
+    new_hands = np.stack([about_anchor(hands_units[:, side], HAND_WRISTS[side], scale) for side in range(2)], axis=1)
     new_face = about_anchor(_to_units(seq.face, driver_aspect), NOSE, face_scale)
 
     # 5. back to normalised source-frame coordinates; missing points stay exactly missing

@@ -81,7 +81,7 @@ def _draw_body(canvas: np.ndarray, body: np.ndarray) -> np.ndarray:
 def _draw_hand(canvas: np.ndarray, hand: np.ndarray) -> None:
     height, width = canvas.shape[:2]
     visible = _visible(hand)
-    pixels = [(int(x * width), int(y * height)) for x, y in hand[:, :2]] if visible.any() else []
+    pixels = {i: (int(hand[i, 0] * width), int(hand[i, 1] * height)) for i in np.flatnonzero(visible)}
     for edge_index, (a, b) in enumerate(HAND_EDGES):
         if visible[a] and visible[b]:
             cv2.line(canvas, pixels[a], pixels[b], HAND_EDGE_COLORS[edge_index], thickness=HAND_EDGE_THICKNESS)

@@ -68,7 +68,10 @@ class Driving:
     def pose_image(self, index: int, width: int, height: int) -> np.ndarray:
         """The pose image of frame ``index``: (height, width, 3) uint8 RGB."""
         if not 0 <= index < self.frames:
-            raise InputError(f"the driving input has {self.frames} frames, so frame {index} does not exist; pick a frame from 0 to {self.frames - 1}")
+            raise InputError(
+                f"the driving input has {self.frames} frames, so frame {index} does not exist; "
+                f"pick a frame from 0 to {self.frames - 1}"
+            )
         if self.poses is None:
             return posevideo.read_pose_video_frame(self.path, index, width, height)
         return draw_pose(_placed(self.poses[index], _fit_transform(self.poses, width, height)), width, height)
@@ -87,7 +90,9 @@ class Driving:
             yield draw_pose(_placed(self.poses[index], transform), width, height)
 
 
-def _prepare(seq: PoseSequence, align_to: Pose | None, source_aspect: float | None, smooth: float, warnings: list[str]) -> PoseSequence:
+def _prepare(
+    seq: PoseSequence, align_to: Pose | None, source_aspect: float | None, smooth: float, warnings: list[str]
+) -> PoseSequence:
     if smooth > 0:
         seq = smooth_sequence(seq, smooth)
     if align_to is not None:

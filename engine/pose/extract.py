@@ -96,7 +96,8 @@ def pose_from_holistic(result) -> Pose:
         if landmarks is not None:
             pose.hands[side] = _only_inside_frame(_landmark_array(landmarks, with_visibility=False)[:HAND_POINTS])
     if result.face_landmarks is not None:
-        pose.face[:] = _only_inside_frame(_pick(_landmark_array(result.face_landmarks, with_visibility=False), FACE_FROM_MEDIAPIPE))
+        face = _landmark_array(result.face_landmarks, with_visibility=False)
+        pose.face[:] = _only_inside_frame(_pick(face, FACE_FROM_MEDIAPIPE))
     return pose
 
 

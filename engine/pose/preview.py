@@ -79,7 +79,8 @@ def write_pose_preview(
             container.mux(packet)
         finished = True
     except (OSError, av.FFmpegError) as exc:
-        raise OutputError(f"writing the pose preview {out} failed ({_reason(exc)}); check the free disk space") from None
+        message = f"writing the pose preview {out} failed ({_reason(exc)}); check the free disk space"
+        raise OutputError(message) from None
     finally:
         container.close()
         if not finished:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from engine.errors import SettingsError
 from engine.pose.keypoints import PoseSequence
 
 # At strength 1: a still point is filtered at 1.5 Hz and the cut-off grows by 4 Hz per
@@ -74,7 +75,7 @@ def smooth_sequence(seq: PoseSequence, strength: float) -> PoseSequence:
     Confidences are kept as they are; missing points (confidence 0) stay missing.
     """
     if not math.isfinite(strength) or strength < 0:
-        raise ValueError(f"smoothing strength must be 0 or more, got {strength}")
+        raise SettingsError("smooth", f"must be a number from 0 (off) upwards, got {strength}")
     body, hands, face = seq.body.copy(), seq.hands.copy(), seq.face.copy()
     if strength > 0 and len(seq) > 1:
         t = len(seq)

@@ -66,7 +66,7 @@ class Build:
 def sample_build(rng: np.random.Generator) -> Build:
     """Random proportions, chosen so that the head and hands stay in frame while moving."""
     u = rng.uniform
-    head_radius = u(0.115, 0.145)
+    head_radius = u(0.125, 0.155)
     neck_y = u(0.53, 0.59)
     torso_length = u(0.37, 0.44)
     shoulder = u(0.17, 0.235)
@@ -112,7 +112,7 @@ def face_rig(build: Build) -> FaceRig:
     p[:17, 1] = 0.05 + 0.93 * build.chin_length * np.abs(s) ** 1.4
     p[:17, 2] = 0.6 * s**2
     brow_x = np.array([-0.66, -0.54, -0.40, -0.27, -0.15])
-    brow_y = np.array([-0.26, -0.33, -0.35, -0.33, -0.29])
+    brow_y = np.array([-0.31, -0.39, -0.41, -0.39, -0.34])
     p[17:22, :2] = np.stack([brow_x, brow_y], 1)
     p[22:27, :2] = np.stack([-brow_x[::-1], brow_y[::-1]], 1)
     p[27:31, 1] = [-0.18, -0.05, 0.08, 0.2]
@@ -121,12 +121,12 @@ def face_rig(build: Build) -> FaceRig:
     p[31:36, 1] = [0.27, 0.30, 0.31, 0.30, 0.27]
     p[31:36, 2] = [0.88, 0.95, 1.0, 0.95, 0.88]
     # Eyes: corner, two upper-lid points, corner, two lower-lid points (iBUG order per eye).
-    half_w, half_up, half_down = 0.17 * build.eye_size, 0.10 * build.eye_size, 0.09 * build.eye_size
+    half_w, half_up, half_down = 0.19 * build.eye_size, 0.115 * build.eye_size, 0.1 * build.eye_size
     eye_shape = np.array([[-half_w, 0], [-0.35 * half_w, -half_up], [0.35 * half_w, -half_up],
                           [half_w, 0], [0.35 * half_w, half_down], [-0.35 * half_w, half_down]])
-    for first, centre_x in ((36, -0.38), (42, 0.38)):
+    for first, centre_x in ((36, -0.4), (42, 0.4)):
         p[first:first + 6, 0] = centre_x * build.eye_spacing + eye_shape[:, 0]
-        p[first:first + 6, 1] = -0.06 + eye_shape[:, 1]
+        p[first:first + 6, 1] = -0.04 + eye_shape[:, 1]
     # Lips: outer 48-59 from the right corner over the top and back along the bottom; inner 60-67.
     w = 0.26 * build.mouth_width
     outer = [(-w, 0), (-0.6 * w, -0.07), (-0.22 * w, -0.1), (0, -0.08), (0.22 * w, -0.1), (0.6 * w, -0.07),
@@ -155,8 +155,11 @@ def face_rig(build: Build) -> FaceRig:
     eyes_closed[[37, 38, 43, 44], 1] = half_up + 0.6 * half_down
     eyes_closed[[40, 41, 46, 47], 1] = -0.4 * half_down
     brow = np.zeros_like(p)
-    brow[17:27, 1] = -0.12
-    return FaceRig(p, mouth_open, smile, eyes_closed, brow)
+    brow[17:27, 1] = -0.09
+    shapes = (p, mouth_open, smile, eyes_closed, brow)
+    for shape in shapes:
+        shape.setflags(write=False)  # shared through the cache
+    return FaceRig(*shapes)
 
 
 def head_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -228,14 +231,16 @@ def pose_from_controls(build: Build, controls: Mapping[str, float]) -> Pose:
     ears = project(EAR_POINTS)
 
     body = np.zeros((18, 3))
-    body[[0, 1, 2, 5, 14, 15, 16, 17], :2] = [face[30], neck, r_shoulder, l_shoulder, eyes[0], eyes[1], ears[0], ears[1]]
+    body[[0, 1, 2, 5], :2] = [face[30], neck, r_shoulder, l_shoulder]
+    body[[14, 15, 16, 17], :2] = [eyes[0], eyes[1], ears[0], ears[1]]
     body[8, :2] = hip_centre - axis * build.hip_half_width
     body[11, :2] = hip_centre + axis * build.hip_half_width
     hands = np.zeros((2, 21, 3))
-    for side, shoulder, outward, joints, hand_index in (("r", r_shoulder, -1.0, (3, 4), 1), ("l", l_shoulder, 1.0, (6, 7), 0)):
+    arms = (("r", r_shoulder, -1.0, (3, 4), 1), ("l", l_shoulder, 1.0, (6, 7), 0))  # hands are [left, right]
+    for side, shoulder, outward, joints, hand_index in arms:
         raise_, spread = c[f"{side}_raise"], c[f"{side}_spread"]
-        upper_angle = math.radians(12 + 14 * spread + 10 * raise_)  # from straight down, outwards
-        fore_angle = upper_angle - math.radians(75 + 60 * raise_) + math.radians(35) * max(spread, 0.0)
+        upper_angle = math.radians(12 + 14 * spread + 22 * raise_)  # from straight down, outwards
+        fore_angle = upper_angle - math.radians(70 + 85 * raise_) + math.radians(35) * max(spread, 0.0)
         depth = 0.75 - 0.25 * c[f"{side}_reach"]  # a forearm pointing at the camera looks shorter
         elbow = shoulder + build.upper_arm * np.array([outward * math.sin(upper_angle), math.cos(upper_angle)])
         wrist = elbow + build.forearm * depth * np.array([outward * math.sin(fore_angle), math.cos(fore_angle)])
@@ -251,6 +256,11 @@ def pose_from_controls(build: Build, controls: Mapping[str, float]) -> Pose:
         array[..., :2] = np.clip(array[..., :2], 0.0, 1.0)
     body[[9, 10, 12, 13]] = 0.0  # knees and ankles: out of an upper-body frame
     return Pose(body.astype(np.float32), hands.astype(np.float32), face3.astype(np.float32))
+
+
+_UNIPOLAR = {"eyes_closed", "mouth_open", "smile", "shrug_r", "shrug_l"} | {
+    f"{side}_{name}" for side in ("r", "l") for name in ("raise", "turn", "curl0", "curl1", "curl2", "curl3", "curl4")
+}
 
 
 class _Wave:
@@ -291,7 +301,7 @@ class MotionGenerator:
         self._gesture_common = w(0.05, 0.3)
         self._arms = {side: [w(0.05, 0.3), w(0.3, 1.0), w(0.05, 0.4), w(0.05, 0.4), w(0.1, 0.8), w(0.05, 0.5),
                              w(0.1, 0.6)] + [w(0.2, 1.0) for _ in range(5)] for side in ("r", "l")}
-        self._arm_bias = {side: rng.uniform(-1.0, 0.5) for side in ("r", "l")}
+        self._arm_bias = {side: rng.uniform(-0.5, 1.0) for side in ("r", "l")}
         self._blink_rng = np.random.default_rng([self.seed, _MOTION_STREAM, 1])
         self._blinks: list[float] = [float(self._blink_rng.uniform(0.3, 3.0))]
 
@@ -338,11 +348,6 @@ class MotionGenerator:
         return {name: np.clip(out[name], low[name], 1.0).astype(np.float32) for name in CHANNELS}
 
 
-_UNIPOLAR = {"eyes_closed", "mouth_open", "smile", "shrug_r", "shrug_l"} | {
-    f"{side}_{name}" for side in ("r", "l") for name in ("raise", "turn", "curl0", "curl1", "curl2", "curl3", "curl4")
-}
-
-
 @dataclass(frozen=True, eq=False)
 class Motion:
     """A clip's control channels: ``channels[name]`` is a (frames,) float32 array."""
@@ -355,7 +360,13 @@ class Motion:
         return len(self.channels[CHANNELS[0]])
 
     def at(self, frame: int) -> dict[str, float]:
-        return {name: float(values[frame]) for name, values in self.channels.items()}
+        """Frame ``frame``'s controls by channel name."""
+        return frame_controls(self.channels, frame)
+
+
+def frame_controls(channels: Mapping[str, np.ndarray], index: int) -> dict[str, float]:
+    """One frame's controls out of per-channel arrays (as returned by ``MotionGenerator.controls_at``)."""
+    return {name: float(values[index]) for name, values in channels.items()}
 
 
 def sample_controls(seed: int, frames: int, fps: float = 20.0) -> Motion:

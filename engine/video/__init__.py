@@ -15,7 +15,15 @@ from engine.video.presets import (
     load_preset_file,
     preset_for_output,
 )
-from engine.video.reader import VideoInfo, iter_frames, probe, read_frame, read_image, video_fingerprint
+from engine.video.reader import (
+    VideoInfo,
+    as_frame_rate,
+    iter_frames,
+    probe,
+    read_frame,
+    read_image,
+    video_fingerprint,
+)
 
 __all__ = [
     "AUDIO_SIDECAR",
@@ -26,6 +34,7 @@ __all__ = [
     "FrameStore",
     "ResumePoint",
     "VideoInfo",
+    "as_frame_rate",
     "bundled_presets_dir",
     "export_frames",
     "has_audio",

@@ -48,12 +48,14 @@ class AudioTrack:
         try:
             self._input = av.open(str(self.source), metadata_errors="ignore")
         except av.FFmpegError:
-            raise InputError(f"cannot read the sound of {self.source.name}; export without audio or re-export the video") from None
+            raise InputError(
+                f"cannot read the sound of {self.source.name}; export without audio or re-export the video"
+            ) from None
         if not self._input.streams.audio:
             self._input.close()
             raise InputError(f"{self.source.name} has no sound track; export without audio")
         self._in_stream = self._input.streams.audio[0]
-        self.rate = int(sample_rate or self._in_stream.rate or 48000)
+        self.rate = int(sample_rate or _supported_rate(codec, int(self._in_stream.rate or 48000)))
         self.layout = "mono" if self._in_stream.channels == 1 else "stereo"
         self._output = output
         self.stream = output.add_stream(codec, rate=self.rate)
@@ -66,7 +68,6 @@ class AudioTrack:
         self._wanted = max(0, round(duration * self.rate))
         self._packets = self._encoded_packets()
         self._pending = None  # a packet already pulled but not yet due
-        self.seconds_written = 0.0
 
     def mux_until(self, seconds: float) -> None:
         """Mux every packet that starts before ``seconds`` of the output."""
@@ -114,7 +115,6 @@ class AudioTrack:
             yield from self._encode(encoder_frame, written)
             written += encoder_frame.samples
         yield from self.stream.encode(None)
-        self.seconds_written = written / self.rate
 
     def _encode(self, frame, first_sample: int):
         frame.pts = first_sample
@@ -151,7 +151,17 @@ class AudioTrack:
         try:
             yield from self._input.decode(self._in_stream)
         except av.FFmpegError:
-            raise InputError(f"the sound of {self.source.name} is damaged; export without audio or re-export the video") from None
+            raise InputError(
+                f"the sound of {self.source.name} is damaged; export without audio or re-export the video"
+            ) from None
+
+
+def _supported_rate(codec: str, wanted: int) -> int:
+    """``wanted`` if the encoder takes it, else the nearest rate above it (Opus: 48 kHz only, mostly)."""
+    rates = sorted(av.codec.Codec(codec, "w").audio_rates or ())
+    if not rates or wanted in rates:
+        return wanted
+    return next((rate for rate in rates if rate >= wanted), rates[-1])
 
 
 def _as_float_blocks(frames, to_float) -> Iterator[np.ndarray]:

@@ -1,4 +1,4 @@
-"""Exporting a FrameStore to a video file (MP4, MOV, WebM) or a PNG folder, with the driving sound.
+"""Exporting a FrameStore to a video file (MP4, MOV, WebM, MKV, GIF) or a PNG folder, with the driving sound.
 
 Frames stream from disk one at a time, so an export never needs the video in memory and
 works while a render is still writing (it takes the frames complete when it starts). The
@@ -23,7 +23,9 @@ from engine.cancel import CancelToken, check
 from engine.errors import Cancelled, InputError, OutputError
 from engine.video.audio import AudioTrack, has_audio
 from engine.video.frame_store import FrameStore
+from engine.video.palette import ClipPalette
 from engine.video.presets import CONTAINERS, ExportPreset
+from engine.video.reader import as_frame_rate
 
 AUDIO_SIDECAR = "audio.wav"  # beside the frames of a PNG sequence
 _BT709 = 1  # FFmpeg's AVCOL_SPC/PRI/TRC_BT709: what players assume for video, so tag it
@@ -60,7 +62,7 @@ def export_frames(
     """
     started = time.perf_counter()
     # 1. check inputs
-    rate = _frame_rate(fps)
+    rate = as_frame_rate(fps)
     end = store.complete_count() if end is None else end
     if end <= start:
         raise InputError("there are no rendered frames to export yet; render at least one frame first")
@@ -69,21 +71,22 @@ def export_frames(
         raise InputError(f"frame {missing} has not been rendered yet; resume the job or export fewer frames")
     size = store.frame_size()
     output = Path(output).expanduser()
+    if audio_from is not None and not Path(audio_from).is_file():
+        raise InputError(
+            f"the driving video {audio_from} is gone, so its sound cannot be added; put it back or export without audio"
+        )
     with_audio = bool(audio_from and preset.audio_codec and has_audio(audio_from))
-    audio_start = audio_offset + start / rate
-    duration = (end - start) / rate
+    plan = _Plan(store, preset, rate, size, start, end, Path(audio_from) if with_audio else None,
+                 audio_start=audio_offset + start / rate, cancel=cancel, on_progress=on_progress)
     partial = output.with_name(f".{output.name}.partial{preset.extension}")
     _prepare_destination(output, preset, partial)
 
     # 2. write under the temporary name, then rename
     try:
         if preset.is_image_sequence:
-            _write_png_sequence(store, partial, start, end, cancel, on_progress)
-            if with_audio:
-                _write_audio_file(audio_from, partial / AUDIO_SIDECAR, preset, audio_start, duration)
+            _write_png_sequence(plan, partial)
         else:
-            _write_video(store, partial, preset, rate, size, start, end, cancel, on_progress,
-                         audio_from if with_audio else None, audio_start, duration)
+            _write_video(plan, partial)
         _replace(partial, output)
     except BaseException as exc:
         _remove(partial)
@@ -97,32 +100,72 @@ def export_frames(
     return ExportResult(output, end - start, time.perf_counter() - started, with_audio)
 
 
-def _write_video(store, path, preset, rate, size, start, end, cancel, on_progress, audio_from, audio_start, duration):
-    width, height = size
-    if preset.pix_fmt.startswith("yuv4") and "420" in preset.pix_fmt and (width % 2 or height % 2):
-        raise InputError(f"{preset.name} needs an even frame width and height (frames are {width}x{height}); render at an even size")
+@dataclass(frozen=True)
+class _Plan:
+    store: FrameStore
+    preset: ExportPreset
+    rate: Fraction
+    size: tuple[int, int]
+    start: int
+    end: int
+    audio_from: Path | None
+    audio_start: float
+    cancel: CancelToken | None
+    on_progress: Callable[[int, int], None] | None
+
+    @property
+    def duration(self) -> float:
+        return float((self.end - self.start) / self.rate)
+
+    def frames_done(self):
+        """Yield (count done so far, store index) and report progress after each."""
+        total = self.end - self.start
+        for done, index in enumerate(range(self.start, self.end), start=1):
+            check(self.cancel)
+            yield done, index
+            if self.on_progress is not None:
+                self.on_progress(done, total)
+
+    def audio_track(self, container) -> AudioTrack:
+        return AudioTrack(self.audio_from, container, self.preset.audio_codec, start=self.audio_start,
+                          duration=self.duration, bitrate=self.preset.audio_bitrate,
+                          sample_rate=self.preset.audio_sample_rate)
+
+
+def _write_video(plan: _Plan, path: Path) -> None:
+    store, preset, rate, start = plan.store, plan.preset, plan.rate, plan.start
+    width, height = plan.size
+    if preset.pix_fmt.startswith(("yuv420", "yuv422")) and (width % 2 or height % 2):
+        raise InputError(
+            f"{preset.name} needs an even frame width and height (frames are {width}x{height}); render at an even size"
+        )
     with av.open(str(path), "w", format=CONTAINERS[preset.container], options=preset.container_options) as container:
         # 1. streams: every stream must exist before the first packet is muxed
         video = container.add_stream(preset.video_codec, rate=rate)
         video.width, video.height, video.pix_fmt = width, height, preset.pix_fmt
         video.time_base = 1 / rate
         video.codec_context.options = dict(preset.video_options)
+        if preset.video_tag:
+            video.codec_context.codec_tag = preset.video_tag
         is_yuv = preset.pix_fmt.startswith("yuv")
         if is_yuv:
             context = video.codec_context
             context.colorspace = context.color_primaries = context.color_trc = _BT709
-        audio = None
-        if audio_from is not None:
-            audio = AudioTrack(audio_from, container, preset.audio_codec, start=audio_start, duration=duration,
-                               bitrate=preset.audio_bitrate, sample_rate=preset.audio_sample_rate)
+        palette = ClipPalette(store.read, start, plan.end) if preset.pix_fmt == "pal8" else None
+        audio = plan.audio_track(container) if plan.audio_from is not None else None
         try:
             # 2. frames, each followed by the sound up to its end time
-            for done, index in enumerate(range(start, end), start=1):
-                check(cancel)
+            for done, index in plan.frames_done():
                 image = store.read(index)
                 if image.shape[:2] != (height, width):
-                    raise InputError(f"frame {index} is {image.shape[1]}x{image.shape[0]}, not {width}x{height} like frame {start}; render the job again at one size")
-                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                    raise InputError(
+                        f"frame {index} is {image.shape[1]}x{image.shape[0]}, not {width}x{height} like frame {start}; "
+                        "render the job again at one size"
+                    )
+                if palette is not None:
+                    frame = av.VideoFrame.from_ndarray((palette.indexed(image), palette.argb()), format="pal8")
+                else:
+                    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 if is_yuv:
                     frame = frame.reformat(format=preset.pix_fmt, dst_colorspace=_BT709)
                 frame.pts = index - start
@@ -130,8 +173,6 @@ def _write_video(store, path, preset, rate, size, start, end, cancel, on_progres
                     container.mux(packet)
                 if audio is not None:
                     audio.mux_until(done / rate)
-                if on_progress is not None:
-                    on_progress(done, end - start)
             # 3. flush
             for packet in video.encode(None):
                 container.mux(packet)
@@ -142,21 +183,14 @@ def _write_video(store, path, preset, rate, size, start, end, cancel, on_progres
                 audio.close()
 
 
-def _write_png_sequence(store, folder: Path, start, end, cancel, on_progress) -> None:
+def _write_png_sequence(plan: _Plan, folder: Path) -> None:
     folder.mkdir()
-    for done, index in enumerate(range(start, end), start=1):
-        check(cancel)
+    for done, index in plan.frames_done():
         # The store's frames are PNG already: a byte copy is lossless and fast.
-        shutil.copyfile(store.frame_path(index), folder / f"{done - 1:06d}.png")
-        if on_progress is not None:
-            on_progress(done, end - start)
-
-
-def _write_audio_file(source, path: Path, preset: ExportPreset, start: float, duration: float) -> None:
-    with av.open(str(path), "w", format="wav") as container:
-        track = AudioTrack(source, container, preset.audio_codec, start=start, duration=duration,
-                           bitrate=preset.audio_bitrate, sample_rate=preset.audio_sample_rate)
-        track.finish()
+        shutil.copyfile(plan.store.frame_path(index), folder / f"{done - 1:06d}.png")
+    if plan.audio_from is not None:
+        with av.open(str(folder / AUDIO_SIDECAR), "w", format="wav") as container:
+            plan.audio_track(container).finish()
 
 
 def _prepare_destination(output: Path, preset: ExportPreset, partial: Path) -> None:
@@ -186,13 +220,6 @@ def _remove(path: Path) -> None:
             path.unlink()
         except FileNotFoundError:
             pass
-
-
-def _frame_rate(fps: float | Fraction) -> Fraction:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, Fraction)) or not 0 < fps < 1000:
-        raise InputError(f"the frame rate must be a number between 0 and 1000 (got {fps!r})")
-    # Denominators up to 1001 give exactly 30000/1001 for NTSC's 29.97 from a float.
-    return Fraction(fps).limit_denominator(1001)
 
 
 def _output_error(output: Path, exc: OSError) -> OutputError:

@@ -5,24 +5,28 @@ A preset file looks like::
 
     name = "MP4 (H.264)"            # shown to users
     description = "..."
-    container = "mp4"               # mp4 | mov | webm | png (png = a folder of numbered frames)
+    container = "mp4"               # mp4 | mov | webm | mkv | gif | png (png = a folder of numbered frames)
     extension = ".mp4"              # "" for png
     [container_options]             # optional muxer options, e.g. movflags
     [video]
     codec = "libx264"
-    pix_fmt = "yuv420p"
+    pix_fmt = "yuv420p"             # gif: pal8 (the exporter picks one palette for the clip)
+    tag = "hvc1"                    # optional codec tag (fourcc) written in the container
     options = { crf = "18" }        # encoder options, values as strings
     [audio]                         # optional; omit to never write sound
     codec = "aac"
     bitrate = 192000                # optional, bits per second
     sample_rate = 48000             # optional; default keeps the driving video's rate
 
-A preset's id is its file name without ``.toml``. Every problem is a SettingsError that names
-the file and the field.
+A preset's id is its file name without ``.toml``; it is what users type (``--preset web``).
+Besides the bundled ones, every ``.toml`` in the user's preset folder (``presets`` in the config
+dir, see :func:`user_presets_dir`) is a preset, and replaces a bundled one of the same id.
+Every problem is a SettingsError that names the file and the field.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,9 +35,13 @@ from typing import Any
 
 from engine.errors import SettingsError
 
-CONTAINERS = {"mp4": "mp4", "mov": "mov", "webm": "webm", "png": None}  # id -> FFmpeg muxer
-DEFAULT_PRESET = "mp4-h264"
-_PRESET_FOR_EXTENSION = {".mp4": "mp4-h264", ".m4v": "mp4-h264", ".mov": "mov-prores", ".webm": "webm-vp9", "": "png-sequence"}
+CONTAINERS = {"mp4": "mp4", "mov": "mov", "webm": "webm", "mkv": "matroska", "gif": "gif", "png": None}  # id -> muxer
+DEFAULT_PRESET = "web"
+_PRESET_FOR_EXTENSION = {
+    ".mp4": "web", ".m4v": "web", ".mov": "prores", ".webm": "webm", ".mkv": "lossless", ".gif": "gif", "": "png",
+}
+APP_NAME = "talkingpose-studio"
+CONFIG_DIR_ENV = "TALKINGPOSE_CONFIG_DIR"  # replaces the platform's config dir (tests, portable installs)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class ExportPreset:
     extension: str
     video_codec: str
     pix_fmt: str
+    video_tag: str | None = None
     video_options: dict[str, str] = field(default_factory=dict)
     container_options: dict[str, str] = field(default_factory=dict)
     audio_codec: str | None = None
@@ -58,27 +67,46 @@ class ExportPreset:
     def is_image_sequence(self) -> bool:
         return self.container == "png"
 
+    @property
+    def is_gif(self) -> bool:
+        return self.container == "gif"
+
 
 def bundled_presets_dir() -> Path:
     """The folder of presets shipped with the studio (``resources/presets``)."""
     return Path(__file__).resolve().parents[2] / "resources" / "presets"
 
 
+def user_presets_dir() -> Path:
+    """The user's own presets: ``presets`` in the config dir (``$TALKINGPOSE_CONFIG_DIR`` replaces that dir)."""
+    folder = os.environ.get(CONFIG_DIR_ENV)
+    if not folder:
+        import platformdirs
+
+        folder = platformdirs.user_config_dir(APP_NAME)
+    return Path(folder).expanduser() / "presets"
+
+
+def _search_dirs(extra_dirs: Iterable[str | Path]) -> list[Path]:
+    """Preset folders, weakest first: bundled, the user's folder, then ``extra_dirs`` in order."""
+    return [bundled_presets_dir(), user_presets_dir(), *map(Path, extra_dirs)]
+
+
 def list_presets(extra_dirs: Iterable[str | Path] = ()) -> list[ExportPreset]:
-    """All presets, the default first; one in ``extra_dirs`` replaces a bundled one of the same id."""
+    """All presets, the default first; a user's or an ``extra_dirs`` preset replaces one of the same id."""
     by_id: dict[str, ExportPreset] = {}
-    for folder in (bundled_presets_dir(), *map(Path, extra_dirs)):
+    for folder in _search_dirs(extra_dirs):
         for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
             by_id[path.stem] = load_preset_file(path)
     return sorted(by_id.values(), key=lambda preset: (preset.id != DEFAULT_PRESET, preset.id))
 
 
 def load_preset(name_or_path: str | Path, extra_dirs: Iterable[str | Path] = ()) -> ExportPreset:
-    """A preset by id (``"mp4-h264"``) or by the path of a ``.toml`` file."""
+    """A preset by id (``"web"``, looked up like :func:`list_presets`) or by the path of a ``.toml`` file."""
     text = str(name_or_path)
     if text.endswith(".toml") or Path(text).is_file():
         return load_preset_file(Path(text))
-    for folder in (*map(Path, reversed(list(extra_dirs))), bundled_presets_dir()):
+    for folder in reversed(_search_dirs(extra_dirs)):
         path = folder / f"{text}.toml"
         if path.is_file():
             return load_preset_file(path)
@@ -87,11 +115,14 @@ def load_preset(name_or_path: str | Path, extra_dirs: Iterable[str | Path] = ())
 
 
 def preset_for_output(path: str | Path) -> ExportPreset:
-    """The bundled preset that suits an output name: ``.mov`` -> ProRes, no extension -> PNG folder, ..."""
+    """The preset that suits an output name: ``.mp4`` -> web, ``.mov`` -> prores, ``.mkv`` -> lossless,
+    ``.gif`` -> gif, no extension -> png (a folder), ..."""
     suffix = Path(path).suffix.lower()
     if suffix not in _PRESET_FOR_EXTENSION:
         choices = ", ".join(s for s in _PRESET_FOR_EXTENSION if s)
-        raise SettingsError("output", f"cannot tell the format of {Path(path).name!r}; end it in {choices} or give a folder name")
+        raise SettingsError(
+            "output", f"cannot tell the format of {Path(path).name!r}; end it in {choices} or give a folder name"
+        )
     return load_preset(_PRESET_FOR_EXTENSION[suffix])
 
 
@@ -119,9 +150,20 @@ def preset_from_dict(data: dict[str, Any], preset_id: str, path: Path | None = N
     video_codec = _Reader(video, where, "video.").text("codec")
     pix_fmt = _Reader(video, where, "video.").text("pix_fmt")
     _check_video_codec(video_codec, pix_fmt, where)
+    video_tag = _Reader(video, where, "video.").text("tag", default="") or None
+    if video_tag is not None and len(video_tag) != 4:
+        raise SettingsError(f"{where}: video.tag", f"must be a four-character code such as \"hvc1\" (got {video_tag!r})")
+    if container == "gif" and (video_codec != "gif" or audio):
+        raise SettingsError(f"{where}: video.codec", 'a gif preset needs codec = "gif" and no [audio] table')
     audio_codec = _Reader(audio, where, "audio.").text("codec") if audio else None
+    sample_rate = _Reader(audio, where, "audio.").integer("sample_rate") if audio else None
     if audio_codec:
-        _check_codec(audio_codec, "audio", f"{where}: audio.codec")
+        codec = _check_codec(audio_codec, "audio", f"{where}: audio.codec")
+        if sample_rate and codec.audio_rates and sample_rate not in codec.audio_rates:
+            rates = ", ".join(map(str, sorted(codec.audio_rates)))
+            raise SettingsError(
+                f"{where}: audio.sample_rate", f"{audio_codec} cannot use {sample_rate} Hz; use one of {rates}"
+            )
     return ExportPreset(
         id=preset_id,
         name=get.text("name", default=preset_id),
@@ -130,11 +172,12 @@ def preset_from_dict(data: dict[str, Any], preset_id: str, path: Path | None = N
         extension=get.text("extension", default="" if container == "png" else f".{container}"),
         video_codec=video_codec,
         pix_fmt=pix_fmt,
+        video_tag=video_tag,
         video_options=_Reader(video, where, "video.").options("options"),
         container_options=get.options("container_options"),
         audio_codec=audio_codec,
         audio_bitrate=_Reader(audio, where, "audio.").integer("bitrate") if audio else None,
-        audio_sample_rate=_Reader(audio, where, "audio.").integer("sample_rate") if audio else None,
+        audio_sample_rate=sample_rate,
         path=path,
     )
 

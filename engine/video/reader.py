@@ -91,7 +91,7 @@ def iter_frames(
     with _open(path) as container:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
-        fps = _frame_rate(stream, path) if fps is None else _positive_rate(fps)
+        fps = _frame_rate(stream, path) if fps is None else as_frame_rate(fps)
         origin = stream.start_time
         if start > 0 and origin is not None and _seek_before(container, stream, origin, start, fps):
             try:
@@ -100,6 +100,13 @@ def iter_frames(
             except _SeekOvershot:  # a broken index put us after the wanted frame: decode from the top
                 container.seek(origin, stream=stream, backward=True)
         yield from _frames_by_time(container, stream, path, fps, origin, start, end, max_side, cancel, False)
+
+
+def as_frame_rate(fps: float | Fraction) -> Fraction:
+    """A frame rate as an exact fraction; a float 29.97002997 becomes exactly 30000/1001."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, Fraction)) or not 0 < fps < 1000:
+        raise InputError(f"the frame rate must be a number between 0 and 1000 (got {fps!r})")
+    return Fraction(fps).limit_denominator(1001)
 
 
 def read_frame(path: str | Path, index: int) -> np.ndarray:
@@ -151,8 +158,8 @@ def _frames_by_time(container, stream, path, fps, origin, start, end, max_side, 
     pending = None  # the last decoded frame, emitted once the next frame's slot is known
     for frame in _decode(container, stream, path):
         check(cancel)
-        if frame.pts is None:
-            slot = 0 if next_slot is None else next_slot
+        if frame.pts is None:  # no timestamp (rare, raw streams): assume the next slot
+            slot = 0 if next_slot is None else next_slot + (pending is not None)
         else:
             if origin is None:
                 origin = frame.pts  # no stream start time: the first frame defines zero
@@ -161,7 +168,8 @@ def _frames_by_time(container, stream, path, fps, origin, start, end, max_side, 
         if next_slot is None:
             if after_seek and slot > start:
                 raise _SeekOvershot()
-            next_slot = slot
+            # From the top, slot 0 is the start even if the first picture comes a little late.
+            next_slot = slot if after_seek else 0
         if pending is not None:
             while next_slot < slot:
                 if end is not None and next_slot >= end:
@@ -228,12 +236,6 @@ def _frame_rate(stream, path) -> Fraction:
         if rate and 0 < rate < 1000:
             return Fraction(rate)
     raise InputError(f"{path.name} does not say its frame rate; {_FIX_VIDEO}")
-
-
-def _positive_rate(fps: float | Fraction) -> Fraction:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, Fraction)) or not 0 < fps < 1000:
-        raise InputError(f"the frame rate must be a number between 0 and 1000 (got {fps!r})")
-    return Fraction(fps).limit_denominator(1001)  # 29.97 as a float becomes exactly 30000/1001
 
 
 def _duration_seconds(container, stream) -> float:

@@ -36,6 +36,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--akd", action="store_true", help="also compute AKD (runs pose extraction on both videos)")
     parser.add_argument("--weights-dir", type=Path, metavar="DIR",
                         help="folder with metric network weights (LPIPS, FVD); default $TPS_METRIC_WEIGHTS")
+    parser.add_argument("--list-weights", action="store_true", help="list the network weight files and where to get them")
     parser.add_argument("--device", default="cpu", help="torch device for network metrics (default cpu)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--out-dir", type=Path, metavar="DIR", help="also write eval.md, eval.csv and eval.json here")
@@ -50,17 +51,38 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``eval`` and return the exit code."""
+    if args.list_weights:
+        from engine.metrics.weights import describe_weights
+
+        print(describe_weights())
+        return 0
     if args.sweep:
         return run_sweep_command(args)
     if args.real is None or args.generated is None:
         raise InputError("eval needs --real VIDEO and --generated VIDEO (or --sweep SOURCE DRIVING)")
-    from engine.metrics.report import evaluate_videos, format_markdown, to_json_ready, write_report
+    from engine.metrics.report import evaluate_videos, to_json_ready, write_report
+    from studio.commands._common import Reporter, cancel_on_signals
 
-    result = evaluate_videos(
-        args.real, args.generated, args.delta, args.variant, "resize" if args.resize else "error",
-        max_frames=args.frames, ssim_window=args.ssim_window, weights_dir=args.weights_dir, device=args.device,
-        pose_metrics=args.akd,
-    )
+    # Progress is a bar on stderr only: with --json, stdout must hold exactly one JSON object.
+    reporter = Reporter(json_mode=args.json)
+    progress = {"bar": None, "done": 0}
+
+    def on_progress(done: int, total: int) -> None:
+        if progress["bar"] is None:
+            progress["bar"] = reporter.bar(total, "comparing")
+        progress["bar"].update(done - progress["done"])
+        progress["done"] = done
+
+    with cancel_on_signals(reporter) as cancel:
+        try:
+            result = evaluate_videos(
+                args.real, args.generated, args.delta, args.variant, "resize" if args.resize else "error",
+                max_frames=args.frames, ssim_window=args.ssim_window, weights_dir=args.weights_dir,
+                device=args.device, pose_metrics=args.akd, cancel=cancel, on_progress=on_progress,
+            )
+        finally:
+            if progress["bar"] is not None:
+                progress["bar"].close()
     written = write_report(result, args.out_dir) if args.out_dir is not None else {}
     if args.json:
         print(json.dumps(to_json_ready(result), ensure_ascii=False))
@@ -122,5 +144,5 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 def make_sweep_renderer(source: Path, driving: Path, args: argparse.Namespace):
     """``render(beta, independent_noise) -> frames`` for the sweep; wired to the render job by the lead."""
-    raise ModelError("sweep mode needs a render model, which this build does not include yet; "
-                     "render the β variants with 'studio-cli render' and score each with 'studio-cli eval'")
+    raise ModelError("sweep mode is not wired to a render model in this build yet; render each β with "
+                     "'studio-cli animate --beta B' and score each video with 'studio-cli eval'")

@@ -9,7 +9,7 @@ part becomes a clear StudioError when it is first needed.
 from __future__ import annotations
 
 import importlib
-import tomllib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
@@ -21,8 +21,6 @@ from engine.config import RenderSettings
 from engine.errors import StudioError
 from studio.project import data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = REPO_ROOT / "resources"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -82,6 +80,7 @@ class Backend(Protocol):
     def create_job(self, work_dir: Path, source: Path, driving: Path, settings: RenderSettings, model: str,
                    start: int, end: int | None, align: bool, smooth: float) -> Any: ...
     def open_job(self, work_dir: Path) -> Any: ...
+    def prepare_job(self, job: Any, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> None: ...
     def run_job(self, job: Any, cancel: CancelToken) -> Iterator[Any]: ...
     def export_job(self, job: Any, out: Path, preset: str, audio: bool, cancel: CancelToken) -> Path: ...
 
@@ -95,31 +94,22 @@ def _engine(module: str) -> Any:
         ) from None
 
 
-def models_dir() -> Path:
-    """Where user-installed models live (one folder each) until engine.weights.library lists them."""
-    return data_dir() / "models"
+def pose_cache_dir() -> Path:
+    """Poses extracted for the timeline, reused by previews (keyed by the video's fingerprint)."""
+    return data_dir() / "pose-cache"
 
 
 class EngineBackend:
     """The real engine, called through its public functions only."""
 
     def list_models(self) -> list[str]:
-        try:
-            library = importlib.import_module("engine.weights.library")
-            names = [str(getattr(model, "name", model)) for model in library.list_models()]
-        except Exception:  # the library is optional; a broken one must not stop the window opening
-            names = []
-        folder = models_dir()
-        if folder.is_dir():
-            names += sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+        # "demo" is always offered: if its weights are missing, rendering says so in one sentence.
+        names = [model.name for model in _engine("engine.weights.library").list_models()]
         return ["demo"] + [name for name in dict.fromkeys(names) if name != "demo"]
 
     def list_presets(self) -> dict[str, PresetChoice]:
-        try:
-            presets = importlib.import_module("engine.video.presets").load_presets()
-        except ImportError:
-            return _presets_from_files(RESOURCES / "presets")
-        return {name: PresetChoice(str(getattr(preset, "description", "")), _extension(preset)) for name, preset in presets.items()}
+        presets = _engine("engine.video.presets").list_presets()
+        return {preset.id: PresetChoice(preset.description or preset.name, preset.extension) for preset in presets}
 
     def load_source(self, path: Path) -> SourceInfo:
         image = _engine("engine.video.reader").read_image(Path(path))
@@ -128,19 +118,23 @@ class EngineBackend:
         return SourceInfo(str(path), image, bool(pose.has_person), has_face, pose)
 
     def probe_driving(self, path: Path) -> DrivingInfo:
-        info = _engine("engine.video.reader").probe(Path(path))
-        return DrivingInfo(str(path), info.width, info.height, float(info.fps), info.frames, info.duration,
-                           bool(getattr(info, "has_audio", False)))
+        reader = _engine("engine.video.reader")
+        if Path(path).suffix.lower() == ".npz":  # a pose file: no pixels, but the timeline still needs its length
+            driving = _engine("engine.pose.driving").open_driving(Path(path))
+            return DrivingInfo(str(path), 0, 0, float(driving.fps), driving.frames, driving.frames / driving.fps)
+        info = reader.probe(Path(path))
+        return DrivingInfo(str(path), info.width, info.height, float(info.fps), int(info.frame_count),
+                           float(info.duration), bool(info.has_audio))
 
     def read_frame(self, path: Path, index: int) -> np.ndarray:
-        reader = _engine("engine.video.reader")
-        for frame in reader.iter_frames(Path(path), index, index + 1):
-            return frame.image
-        raise StudioError(f"frame {index} of {Path(path).name} could not be read; the video may be truncated")
+        if Path(path).suffix.lower() == ".npz":
+            return _engine("engine.pose.driving").open_driving(Path(path)).pose_image(index, 512, 512)
+        return _engine("engine.video.reader").read_frame(Path(path), index)
+
 
     def extract_poses(self, path: Path, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> Any:
         driving = _engine("engine.pose.driving").open_driving(
-            Path(path), cache_dir=data_dir() / "pose-cache", cancel=cancel, on_progress=on_progress
+            Path(path), cache_dir=pose_cache_dir(), cancel=cancel, on_progress=on_progress
         )
         return driving.poses
 
@@ -150,15 +144,22 @@ class EngineBackend:
         return _engine("engine.pose.draw").draw_overlay(frame, poses[index])
 
     def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
+        # The shared pose cache makes each preview reuse the extraction the timeline already ran.
         return _engine("engine.jobs").preview_frame(
-            Path(source), Path(driving), index, settings, model=model, align=align, smooth=smooth, cancel=cancel
+            Path(source), Path(driving), index, settings, model=model, align=align, smooth=smooth, cancel=cancel,
+            cache_dir=pose_cache_dir(),
         )
 
     def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth):
-        return _engine("engine.jobs").RenderJob.create(
+        job = _engine("engine.jobs").RenderJob.create(
             Path(work_dir), Path(source), Path(driving), settings, model=model, start=start, end=end,
             align=align, smooth=smooth,
         )
+        _seed_pose_cache(Path(driving), Path(job.work_dir) / "poses")
+        return job
+
+    def prepare_job(self, job: Any, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> None:
+        job.driving(cancel=cancel, on_progress=on_progress)  # analyse now, cancellable and with progress
 
     def open_job(self, work_dir: Path) -> Any:
         return _engine("engine.jobs").RenderJob.open(Path(work_dir))
@@ -170,20 +171,17 @@ class EngineBackend:
         return Path(job.export(Path(out), preset=preset, audio=audio, cancel=cancel))
 
 
-def _extension(preset: Any) -> str:
-    for name in ("extension", "suffix", "container"):
-        value = getattr(preset, name, None) if not isinstance(preset, dict) else preset.get(name)
-        if isinstance(value, str) and value:
-            return "" if value in ("folder", "dir", "png-sequence") else ("." + value.lstrip("."))
-    return ".mp4"
+def _seed_pose_cache(driving: Path, job_cache: Path) -> None:
+    """Give a new job the poses the timeline already extracted, so a long video is analysed once.
 
-
-def _presets_from_files(folder: Path) -> dict[str, PresetChoice]:
-    presets: dict[str, PresetChoice] = {}
-    for file in sorted(folder.glob("*.toml")):
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
-        presets[str(data.get("name", file.stem))] = PresetChoice(str(data.get("description", "")), _extension(data))
-    return presets
+    The cache is ``<cache_dir>/<fingerprint>.npz`` (engine.pose.extract); a miss only costs time.
+    """
+    try:
+        fingerprint = _engine("engine.video.reader").video_fingerprint(driving)
+        cached = pose_cache_dir() / f"{fingerprint}.npz"
+        target = job_cache / cached.name
+        if cached.is_file() and not target.exists():
+            job_cache.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, target)
+    except (OSError, StudioError):
+        pass

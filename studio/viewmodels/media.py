@@ -96,11 +96,16 @@ class DrivingModel(QObject):
         self.loading = False
         self.pose_error = ""
         self.thumbnails: dict[int, np.ndarray] = {}
+        self.thumbnail_indices: list[int] = []
         self._workers: dict[str, Worker] = {}
 
     @property
     def path(self) -> str:
         return self.info.path if self.info else ""
+
+    @property
+    def thumbnails_complete(self) -> bool:
+        return len(self.thumbnails) == len(self.thumbnail_indices)
 
     def load(self, path: str | Path) -> Worker:
         """Probe the video; on success start pose extraction and thumbnails (both cancel the old ones)."""
@@ -150,6 +155,7 @@ class DrivingModel(QObject):
 
         indices = sorted({round(i * (info.frames - 1) / max(1, THUMBNAIL_COUNT - 1)) for i in range(THUMBNAIL_COUNT)}) \
             if info.frames > 0 else []
+        self.thumbnail_indices = indices
 
         def thumbnails(token, report):
             for index in indices:

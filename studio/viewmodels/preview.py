@@ -62,6 +62,7 @@ class PreviewModel(QObject):
     def set_overlay(self, on: bool) -> None:
         if on != self.show_overlay:
             self.show_overlay = on
+            self.changed.emit()
             self._refresh_driving_frame()
 
     def _refresh_driving_frame(self) -> None:

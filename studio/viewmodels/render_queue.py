@@ -29,11 +29,26 @@ RESUMABLE = (CANCELLED, FAILED, INTERRUPTED)
 
 
 @dataclass
+class JobCreated:
+    """Studio-side event: the engine job exists in its work dir (resume must open, not create, it)."""
+
+    job: Any
+
+
+@dataclass
 class JobOpened:
-    """Studio-side event: the engine job exists; how far it already is (after a resume)."""
+    """Studio-side event: the job's inputs are analysed; how far it already is (after a resume)."""
 
     frames_done: int
     frames_total: int
+
+
+@dataclass
+class PosesProgress:
+    """Studio-side event: the job is analysing its driving video (frames done, total)."""
+
+    done: int
+    total: int
 
 
 @dataclass
@@ -215,7 +230,10 @@ class RenderQueueModel(QObject):
         self._frame_clock[entry.id] = time.perf_counter()
         backend, known_job = self._backend, self._jobs.get(entry.id)
         settings = RenderSettings.from_dict(entry.settings)
-        plan = (entry.created, Path(entry.work_dir), entry.source, entry.driving, entry.model, entry.start,
+        # job.json (DESIGN.md "Render job on disk") also marks a job whose JobCreated event was
+        # dropped by a cancel in flight.
+        created = entry.created or (Path(entry.work_dir) / "job.json").exists()
+        plan = (created, Path(entry.work_dir), entry.source, entry.driving, entry.model, entry.start,
                 entry.end, entry.align, entry.smooth)
 
         def run(token, report):
@@ -226,7 +244,9 @@ class RenderQueueModel(QObject):
                 job = backend.open_job(work_dir)
             else:
                 job = backend.create_job(work_dir, Path(source), Path(driving), settings, model, start, end, align, smooth)
-            report((job, JobOpened(int(job.frames_done), int(job.frames_total))))
+            report(JobCreated(job))
+            backend.prepare_job(job, token, lambda done, total: report(PosesProgress(done, total)))
+            report(JobOpened(int(job.frames_done), int(job.frames_total)))
             token.check()
             yield from backend.run_job(job, token)
 
@@ -238,10 +258,12 @@ class RenderQueueModel(QObject):
         self._workers[entry.id] = worker
 
     def _job_event(self, entry: JobEntry, event: Any) -> None:
-        if isinstance(event, tuple) and isinstance(event[1], JobOpened):
-            self._jobs[entry.id] = event[0]
+        if isinstance(event, JobCreated):
+            self._jobs[entry.id] = event.job
             entry.created = True
-            entry.frames_done, entry.frames_total = event[1].frames_done, event[1].frames_total
+            self.save()
+        elif isinstance(event, JobOpened):
+            entry.frames_done, entry.frames_total = event.frames_done, event.frames_total
             entry.message = f"rendering from frame {entry.frames_done + 1}"
             self.save()
         elif isinstance(event, FrameReady):
@@ -254,6 +276,8 @@ class RenderQueueModel(QObject):
             entry.message = f"frame {entry.frames_done} of {entry.frames_total}"
             self.save()
             self.frame_ready.emit(entry.id, event)
+        elif isinstance(event, PosesProgress):
+            entry.message = f"analysing the driving video: frame {event.done} of {event.total}"
         elif isinstance(event, Progress):
             entry.message = f"frame {entry.frames_done + 1}: step {event.step}/{event.total_steps}"
         elif isinstance(event, Message):

@@ -19,13 +19,14 @@ from studio.viewmodels.preview import PreviewModel
 from studio.viewmodels.render_queue import JobEntry, RenderQueueModel
 from studio.viewmodels.settings import SettingsModel
 from studio.viewmodels.timeline import TimelineModel
-from studio.worker import Worker
+from studio.worker import Worker, start_worker
 
 
 class StudioModel(QObject):
     error = Signal(str)
     status = Signal(str, str)  # text, level ("info" | "warning")
     project_changed = Signal()
+    lists_changed = Signal()  # settings.models / presets were (re)read
 
     def __init__(self, backend: Backend | None = None, prefs: Prefs | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +41,7 @@ class StudioModel(QObject):
         self.queue = RenderQueueModel(self.backend, self)
         self.preview.show_overlay = self.prefs.show_overlay
         self.last_error = ""
+        self.presets: dict = {}
         self._pending_project: Project | None = None
         for part in (self.source, self.driving, self.preview, self.queue):
             part.error.connect(self._report_error)
@@ -48,16 +50,18 @@ class StudioModel(QObject):
         self.source.changed.connect(self._source_changed)
         self.driving.loaded.connect(self._driving_loaded)
         self.queue.frame_ready.connect(self._render_frame)
+        self.driving.poses_ready.connect(
+            lambda: self.status.emit(f"poses ready for {Path(self.driving.path).name}: scrub, preview or render", "info"))
         self.refresh_lists()
 
-    def refresh_lists(self) -> None:
-        """Re-read the model and preset lists (cheap; the engine reads folders)."""
-        try:
-            self.settings.models = self.backend.list_models()
-            self.presets = self.backend.list_presets()
-        except StudioError as error:
-            self.settings.models, self.presets = ["demo"], {}
-            self._report_error(str(error))
+    def refresh_lists(self) -> Worker:
+        """Re-read the model and preset lists in the background (the model library imports torch)."""
+        return start_worker(lambda token, report: (self.backend.list_models(), self.backend.list_presets()),
+                            "lists", on_result=self._lists_read, on_error=self._report_error)
+
+    def _lists_read(self, lists: tuple[list[str], dict]) -> None:
+        self.settings.models, self.presets = lists
+        self.lists_changed.emit()
 
     # --- inputs ----------------------------------------------------------------------------------
     def open_source(self, path: str | Path) -> Worker:

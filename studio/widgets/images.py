@@ -39,11 +39,16 @@ class ImageView(QWidget):
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
+        self._shown: np.ndarray | None = None
         self.placeholder = placeholder
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 90)
 
     def set_image(self, image: np.ndarray | None) -> None:
+        """Show ``image``; the same array object again is a no-op (view-models replace, never mutate, images)."""
+        if image is self._shown:
+            return
+        self._shown = image
         self._pixmap = to_pixmap(image) if image is not None else None
         self.update()
 

@@ -59,15 +59,20 @@ class FakeBackend:
 
     def __init__(self) -> None:
         self.delay = 0.001
+        self.full_size = False  # True: generated frames at the output size (as the real engine), for latency tests
+        self.busy_work = 0  # elements of a numpy sort per step: CPU work like a model step, beside the sleep
         self.steps_override: int | None = None
         self.calls: list[tuple] = []
         self.rendered: list[int] = []  # frame indices rendered by run_job, in order (duplicates = re-rendered)
         self.inside_generator_saw: list[str] = []
+        self.ui_thread_calls: list[str] = []  # slow engine calls made on the UI thread: must stay empty
         self.lock = threading.Lock()
 
     def _log(self, *call) -> None:
         with self.lock:
             self.calls.append(call)
+            if threading.current_thread() is threading.main_thread():
+                self.ui_thread_calls.append(call[0])
 
     def list_models(self) -> list[str]:
         return ["demo", "tiny"]
@@ -99,16 +104,18 @@ class FakeBackend:
         return DrivingInfo(str(path), width, height, fps, frames, frames / fps)
 
     def read_frame(self, path: Path, index: int) -> np.ndarray:
+        self._log("read_frame", index)
         frames, _, width, height = self._parse(path)
         if not 0 <= index < frames:
             raise InputError(f"frame {index} is outside the video")
         return np.full((height, width, 3), frame_value(index), np.uint8)
 
     def extract_poses(self, path, cancel, on_progress):
+        self._log("extract_poses", Path(path).name)
         frames, *_ = self._parse(path)
         for index in range(frames):
             cancel.check()
-            time.sleep(self.delay)
+            self._step()
             on_progress(index + 1, frames)
         return [f"pose{index}" for index in range(frames)]
 
@@ -117,8 +124,14 @@ class FakeBackend:
         shown[0, 0] = OVERLAY_MARK
         return shown
 
+    def _step(self) -> None:
+        time.sleep(self.delay)
+        if self.busy_work:
+            np.sort(np.random.default_rng(0).random(self.busy_work))
+
     def _image(self, index: int, settings) -> np.ndarray:
-        image = np.zeros((settings.height // 8, settings.width // 8, 3), np.uint8)
+        scale = 1 if self.full_size else 8
+        image = np.zeros((settings.height // scale, settings.width // scale, 3), np.uint8)
         image[..., 0] = frame_value(index)
         image[..., 1] = settings.seed % 256
         image[..., 2] = round(settings.beta * 100)
@@ -134,7 +147,7 @@ class FakeBackend:
         steps = self.steps_override or settings.steps
         try:
             for step in range(1, steps + 1):
-                time.sleep(self.delay)
+                self._step()
                 yield Progress(0, step, steps)
             yield FrameReady(0, self._image(index, settings), seconds=steps * self.delay)
         except BaseException as error:  # record what the worker threw in, then let it go on
@@ -153,9 +166,13 @@ class FakeBackend:
         self._log("open_job", Path(work_dir).name)
         return FakeJob(Path(work_dir), json.loads((Path(work_dir) / "job.json").read_text()))
 
+    def prepare_job(self, job: FakeJob, cancel, on_progress) -> None:
+        on_progress(1, 1)
+
     def run_job(self, job: FakeJob, cancel):
         from engine.config import RenderSettings
 
+        self._log("run_job", job.work_dir.name)
         settings = RenderSettings.from_dict(job.spec["settings"])
         steps = self.steps_override or settings.steps
         first = job.frames_done
@@ -164,7 +181,7 @@ class FakeBackend:
         for k in range(first, job.frames_total):
             for step in range(1, steps + 1):
                 cancel.check()
-                time.sleep(self.delay)
+                self._step()
                 yield Progress(k, step, steps)
             image = self._image(job.spec["start"] + k, settings)
             np.save(job.work_dir / f"{k:06d}.npy", image)

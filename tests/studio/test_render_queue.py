@@ -29,7 +29,7 @@ def test_render_streams_frames_in_order_and_finishes(qtbot, fake_backend, media)
     assert frames == [(entry.id, k, frame_value(4 + k)) for k in range(5)]
     assert (entry.frames_done, entry.frames_total, entry.created) == (5, 5, True)
     assert entry.seconds_per_frame > 0 and entry.eta_seconds == 0
-    assert [c[0] for c in fake_backend.calls] == ["create_job"]
+    assert [c[0] for c in fake_backend.calls] == ["create_job", "run_job"]
 
 
 def test_jobs_run_one_at_a_time_in_queue_order(qtbot, fake_backend, media):

@@ -1,0 +1,456 @@
+"""What every studio-cli command shares: output (progress bars, JSON event lines), Ctrl-C handling,
+the user's config file, time and output-path checks, model loading and the work dir's ``cli.json``.
+
+Top-level imports stay light (no torch, no av): commands that fail on bad input must fail in
+about a second, and ``studio-cli --help`` must not load the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine.errors import InputError, ModelError, OutputError, SettingsError
+
+# OpenCV prints decoder warnings for damaged images; the user gets our one-line error instead.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+REPO = Path(__file__).resolve().parents[2]
+APP_NAME = "talkingpose-studio"
+CONFIG_ENV = "TALKINGPOSE_CONFIG_DIR"
+CLI_RECORD = "cli.json"  # in a work dir: where animate exports (so resume can finish the job)
+CLI_RECORD_VERSION = 1
+# Keys a user may put in the [animate] table of config.toml (the same names as the flags).
+CONFIG_KEYS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "preset", "smooth", "align", "audio")
+TINY_SIZE = (32, 32)
+DEFAULT_SIZE = (512, 512)
+_JSON_PROGRESS_INTERVAL = 0.25  # seconds between JSON lines for analysis/export progress
+
+
+# -- output ------------------------------------------------------------------------------------
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Reporter:
+    """Human text on stderr (bars, notes), JSON event lines on stdout with ``--json``.
+
+    ``job`` (batch) is added to every JSON event so a script can tell the jobs apart.
+    """
+
+    def __init__(self, json_mode: bool = False, quiet: bool = False, job: int | None = None):
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.job = job
+        self._last_emit: dict[str, float] = {}
+
+    def for_job(self, job: int) -> "Reporter":
+        return Reporter(self.json_mode, self.quiet, job)
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """One JSON line on stdout (only with ``--json``)."""
+        if not self.json_mode:
+            return
+        record = {"event": event, **({"job": self.job} if self.job is not None else {}), **fields}
+        sys.stdout.write(json.dumps(record, default=str) + "\n")
+        sys.stdout.flush()
+
+    def emit_throttled(self, event: str, done: int, total: int, **fields: Any) -> None:
+        """Like :meth:`emit` for frequent progress: at most every 0.25 s, and always the last one."""
+        now = time.monotonic()
+        if done < total and now - self._last_emit.get(event, 0.0) < _JSON_PROGRESS_INTERVAL:
+            return
+        self._last_emit[event] = now
+        self.emit(event, done=done, total=total, **fields)
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def warning(self, text: str) -> None:
+        self.emit("message", level="warning", text=text)
+        print(f"warning: {text}", file=sys.stderr, flush=True)
+
+    def result(self, text: str) -> None:
+        """The line a human wants at the end (stdout); JSON mode has the done event instead."""
+        if not self.json_mode and not self.quiet:
+            print(text, flush=True)
+
+    def bar(self, total: int, desc: str, unit: str = "frame", initial: int = 0):
+        """A tqdm bar on stderr with count, s/frame and ETA; none with --quiet, or --json off a terminal."""
+        if self.quiet or (self.json_mode and not sys.stderr.isatty()):
+            return _NoBar()
+        from tqdm import tqdm
+
+        prefix = f"job {self.job}: " if self.job is not None else ""
+        # In a log file (farm jobs) a line every few seconds is plenty.
+        interval = 0.1 if sys.stderr.isatty() else 5.0
+        return tqdm(total=total, initial=initial, desc=prefix + desc, unit=unit, file=sys.stderr,
+                    dynamic_ncols=True, leave=True, smoothing=0.1, mininterval=interval)
+
+
+def progress_callback(reporter: Reporter, event: str, desc: str, unit: str = "frame"):
+    """An ``on_progress(done, total)`` for engine calls: a bar plus throttled JSON events.
+
+    Returns (callback, close)."""
+    state: dict[str, Any] = {"bar": None, "done": 0}
+
+    def on_progress(done: int, total: int) -> None:
+        if state["bar"] is None and state["done"] == 0 and done >= total:
+            state["done"] = done  # a cache hit: finished before it started, nothing to show
+            return
+        if state["bar"] is None:
+            state["bar"] = reporter.bar(total, desc, unit)
+        bar = state["bar"]
+        if getattr(bar, "total", None) is not None and total > bar.total:
+            bar.total = total
+        bar.update(done - state["done"])
+        state["done"] = done
+        reporter.emit_throttled(event, done, total)
+
+    def close() -> None:
+        if state["bar"] is not None:
+            state["bar"].close()
+
+    return on_progress, close
+
+
+@contextlib.contextmanager
+def native_logs_silenced() -> Iterator[None]:
+    """Hide what native libraries write straight to file descriptor 2 (MediaPipe's TensorFlow Lite
+    and absl lines) while Python's own stderr (bars, errors) still reaches the user.
+
+    Set TALKINGPOSE_DEBUG=1 to see those lines."""
+    if os.environ.get("TALKINGPOSE_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):  # no real stderr (embedded, pytest capture)
+        yield
+        return
+    python_stderr = sys.stderr
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(python_stderr, "encoding", None) or "utf-8",
+                           errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def resume_command(work_dir: Path) -> str:
+    return f"studio-cli resume {shlex.quote(str(work_dir))}"
+
+
+# -- Ctrl-C ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def cancel_on_signals(reporter: Reporter) -> Iterator[Any]:
+    """A CancelToken set by the first Ctrl-C (or SIGTERM from a scheduler): the engine stops after
+    the current step and keeps its frames. A second Ctrl-C stops at once."""
+    from engine.cancel import CancelToken
+
+    token = CancelToken()
+
+    def on_signal(signum, frame) -> None:
+        if token.cancelled and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        token.cancel()
+        if not reporter.quiet:
+            print("\nstopping after the current step (Ctrl-C again to stop at once) ...", file=sys.stderr, flush=True)
+
+    previous = {}
+    for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, on_signal)
+        except (ValueError, OSError):  # not the main thread, or a platform without it
+            pass
+    try:
+        yield token
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# -- user config -------------------------------------------------------------------------------
+def config_path() -> Path:
+    """``config.toml`` in the user config dir (``$TALKINGPOSE_CONFIG_DIR`` overrides the dir)."""
+    folder = os.environ.get(CONFIG_ENV)
+    if not folder:
+        import platformdirs
+
+        folder = platformdirs.user_config_dir(APP_NAME)
+    return Path(folder) / "config.toml"
+
+
+def load_animate_defaults(path: Path | None = None) -> dict[str, Any]:
+    """The ``[animate]`` table of the user's config file (empty when there is no file), checked."""
+    path = config_path() if path is None else path
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise SettingsError("config", f"{path} cannot be read ({exc}); fix or delete it") from None
+    table = data.get("animate", {})
+    if not isinstance(table, dict):
+        raise SettingsError("config", f"{path}: 'animate' must be a table ([animate]); fix the file")
+    unknown = sorted(set(table) - set(CONFIG_KEYS))
+    if unknown:
+        raise SettingsError("config", f"{path}: [animate] has an unknown key {unknown[0]!r}; known keys: {', '.join(CONFIG_KEYS)}")
+    for key in ("model", "size", "device", "dtype", "preset"):
+        if key in table and not isinstance(table[key], str):
+            raise SettingsError("config", f"{path}: [animate] {key} must be text in quotes (got {table[key]!r})")
+    for key in ("align", "audio"):
+        if key in table and not isinstance(table[key], bool):
+            raise SettingsError("config", f"{path}: [animate] {key} must be true or false (got {table[key]!r})")
+    if "smooth" in table and (isinstance(table["smooth"], bool) or not isinstance(table["smooth"], (int, float))):
+        raise SettingsError("config", f"{path}: [animate] smooth must be a number (got {table['smooth']!r})")
+    return dict(table)
+
+
+# -- times -------------------------------------------------------------------------------------
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
+
+
+@dataclass(frozen=True)
+class TimeSpec:
+    """A point in the driving input: a frame number or a time in seconds."""
+
+    text: str
+    frame: int | None = None
+    seconds: float | None = None
+
+    def to_frame(self, fps: float) -> int:
+        if self.frame is not None:
+            return self.frame
+        return int(round(self.seconds * fps))
+
+
+def parse_time(text: str, option: str = "time") -> TimeSpec:
+    """``120`` (frame), ``4.5s`` (seconds), ``1:02.5`` (mm:ss.xx) or ``1:00:02`` (h:mm:ss)."""
+    value = str(text).strip()
+    try:
+        if value.isdigit():
+            return TimeSpec(value, frame=int(value))
+        if value.endswith("s") and value[:-1]:
+            seconds = float(value[:-1])
+            if seconds >= 0 and seconds == seconds and seconds != float("inf"):
+                return TimeSpec(value, seconds=seconds)
+        match = _CLOCK.match(value)
+        if match:
+            hours, minutes, seconds = match.groups()
+            if float(seconds) < 60 and (hours is None or int(minutes) < 60):
+                return TimeSpec(value, seconds=int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds))
+    except ValueError:
+        pass
+    raise SettingsError(option, f"{text!r} is not a time; use a frame number (120), seconds (4.5s) or mm:ss.xx (1:02.50)")
+
+
+# -- inputs and outputs ------------------------------------------------------------------------
+def check_source(path: Path) -> Path:
+    """SOURCE must be one readable image; a video or folder gets its own clear message."""
+    from engine.pose.driving import VIDEO_SUFFIXES
+    from engine.video.reader import read_image
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; SOURCE must be one image (PNG or JPEG) of the person")
+    if not path.exists():
+        raise InputError(f"source image not found: {path}; check the path")
+    if path.suffix.lower() in VIDEO_SUFFIXES or path.suffix.lower() == ".npz":
+        raise InputError(f"{path.name} is not an image; SOURCE must be one image (PNG or JPEG) of the person, e.g. a frame saved from a video")
+    read_image(path)  # a corrupt image fails here, before any model loads
+    return path.resolve()
+
+
+@dataclass(frozen=True)
+class DrivingInfo:
+    path: Path
+    kind: str  # "poses" | "video" | "pose_video"
+    fps: float
+    frames: int
+
+
+def check_driving(path: Path) -> DrivingInfo:
+    """DRIVING must be a video, a pose video or a .npz pose file that opens; nothing is analysed yet."""
+    from engine.pose import posevideo
+    from engine.pose.driving import DRIVING_ACCEPTS, IMAGE_SUFFIXES, VIDEO_SUFFIXES
+    from engine.pose.keypoints import PoseSequence
+    from engine.video import reader
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; {DRIVING_ACCEPTS}")
+    if not path.exists():
+        raise InputError(f"driving file not found: {path}; check the path")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        raise InputError(f"{path.name} is a still image; {DRIVING_ACCEPTS}")
+    if suffix == ".npz":
+        poses = PoseSequence.load(path)
+        if len(poses) == 0:
+            raise InputError(f"{path.name} holds no frames; make a pose file from a video with 'studio-cli poses'")
+        return DrivingInfo(path.resolve(), "poses", float(poses.fps), len(poses))
+    try:
+        info = reader.probe(path)
+    except InputError:
+        if suffix in VIDEO_SUFFIXES:
+            raise
+        raise InputError(f"{path.name} is neither a video nor a pose file; {DRIVING_ACCEPTS}") from None
+    kind = "pose_video" if posevideo.looks_like_pose_video(path) else "video"
+    return DrivingInfo(path.resolve(), kind, float(info.fps), int(info.frame_count))
+
+
+def frame_range(driving: DrivingInfo, start: TimeSpec | None, end: TimeSpec | None) -> tuple[int, int | None]:
+    """(first frame, one past the last or None) of the driving input, checked against its length."""
+    first = start.to_frame(driving.fps) if start is not None else 0
+    last = end.to_frame(driving.fps) if end is not None else None
+    length = f"{driving.frames} frames, {driving.frames / driving.fps:.2f} s"
+    if first >= driving.frames:
+        raise InputError(f"--start {start.text} is past the end of the driving input ({length}); choose an earlier start")
+    if last is not None and last <= first:
+        raise InputError(f"--end {end.text} is not after --start {start.text if start else 0}; the end must come after the start")
+    return first, last
+
+
+def choose_preset(out: Path, preset: str | None, reporter: Reporter):
+    """The preset asked for, else the one that suits OUT's extension, else the default (with a warning)."""
+    from engine.video.presets import DEFAULT_PRESET, load_preset, preset_for_output
+
+    if preset:
+        return load_preset(_preset_argument(preset))
+    try:
+        return preset_for_output(out)
+    except SettingsError:
+        chosen = load_preset(DEFAULT_PRESET)
+        reporter.warning(f"{out.name} has no known video extension; writing {chosen.name} (preset {chosen.id}); pass --preset to choose")
+        return chosen
+
+
+def preset_reference(preset) -> str:
+    """What to record so the same preset loads later: a bundled id, or the file's absolute path."""
+    from engine.video.presets import bundled_presets_dir
+
+    if preset.path is not None and Path(preset.path).resolve().parent != bundled_presets_dir().resolve():
+        return str(Path(preset.path).resolve())
+    return preset.id
+
+
+def _preset_argument(text: str) -> str:
+    path = Path(text).expanduser()
+    return str(path.resolve()) if text.endswith(".toml") or path.is_file() else text
+
+
+def check_output(out: Path, preset) -> Path:
+    """Fail now (exit 4), not after an hour of rendering, when OUT cannot be written."""
+    out = Path(out).expanduser().absolute()
+    if preset.is_image_sequence:
+        if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+            raise OutputError(f"{out} already exists; PNG frames need a new or empty folder, so choose another name")
+    elif out.is_dir():
+        raise OutputError(f"{out} is a folder; give a file name ending in {preset.extension}")
+    check_writable_folder(out.parent, out)
+    return out
+
+
+def check_writable_folder(folder: Path, for_path: Path) -> None:
+    """Create ``folder`` if needed and prove a file can be written there."""
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise OutputError(f"cannot write {for_path}: {blocker} is a file, not a folder; choose another place")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".studio-write-test-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot write {for_path} ({reason} in {folder}); choose a writable folder") from None
+
+
+# -- models ------------------------------------------------------------------------------------
+@dataclass
+class LoadedModelParts:
+    name: str
+    components: Any
+    defaults: dict = field(default_factory=dict)  # steps/cfg/beta the model was made for
+    resolution: tuple[int, int] | None = None
+
+
+def model_argument(text: str) -> str:
+    """A model name stays a name; an existing folder becomes its absolute path (jobs record it)."""
+    path = Path(text).expanduser()
+    return str(path.resolve()) if path.exists() else text
+
+
+def load_model_parts(name: str) -> LoadedModelParts:
+    """Load a model's components once, with its recommended settings and resolution."""
+    from engine.jobs import TINY_MODEL
+
+    if name == TINY_MODEL:
+        from engine.jobs import load_components
+
+        return LoadedModelParts(name, load_components(name, None), {}, TINY_SIZE)
+    try:
+        from engine.weights import load_model
+    except ImportError:
+        raise ModelError(f"cannot load the model {name!r}: this build has no model support (engine.weights); "
+                         f"reinstall TalkingPose Studio") from None
+    try:
+        loaded = load_model(name)
+    except FileNotFoundError as exc:
+        raise ModelError(f"the model {name!r} is missing a file ({exc.filename}); re-import or re-fetch it") from None
+    info = getattr(loaded, "info", None)
+    defaults = dict(getattr(info, "defaults", None) or {})
+    resolution = getattr(info, "resolution", None)
+    return LoadedModelParts(name, loaded.components, defaults, tuple(resolution) if resolution else None)
+
+
+# -- the work dir's cli.json -------------------------------------------------------------------
+def write_cli_record(work_dir: Path, output: Path, preset: str, audio: bool) -> None:
+    record = {"format_version": CLI_RECORD_VERSION, "output": str(output), "preset": preset, "audio": bool(audio)}
+    try:
+        tmp = work_dir / (CLI_RECORD + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2))
+        os.replace(tmp, work_dir / CLI_RECORD)
+    except OSError as exc:
+        raise OutputError(f"cannot write {work_dir / CLI_RECORD} ({exc.strerror}); choose a writable --work-dir") from None
+
+
+def read_cli_record(work_dir: Path) -> dict | None:
+    """The output recorded by ``animate`` (None when the job was started elsewhere, e.g. the GUI)."""
+    path = Path(work_dir) / CLI_RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        return {"output": str(record["output"]), "preset": str(record["preset"]), "audio": bool(record["audio"])}
+    except (ValueError, KeyError, TypeError, OSError):
+        raise InputError(f"{path} is damaged; finish with 'studio-cli resume {work_dir} -o OUT'") from None

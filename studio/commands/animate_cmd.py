@@ -1,0 +1,269 @@
+"""``studio-cli animate SOURCE DRIVING -o OUT``: render a job into its work dir, then export OUT.
+
+Everything that can be checked cheaply (settings, files, OUT writable, preset) is checked before
+the driving video is analysed and before any weights load, so a typo costs a second, not an hour.
+``render_and_export`` is shared by ``resume``, ``batch`` and ``demo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Cancelled, InputError, SettingsError
+from studio.commands._common import (
+    DEFAULT_SIZE,
+    Reporter,
+    cancel_on_signals,
+    check_driving,
+    check_output,
+    check_source,
+    check_writable_folder,
+    choose_preset,
+    config_path,
+    frame_range,
+    load_animate_defaults,
+    load_model_parts,
+    model_argument,
+    native_logs_silenced,
+    parse_time,
+    preset_reference,
+    progress_callback,
+    resume_command,
+    write_cli_record,
+)
+
+SETTING_FLAGS = ("beta", "steps", "cfg", "seed", "device", "dtype")
+
+
+def add_render_options(parser: argparse.ArgumentParser) -> None:
+    """The options of one render (shared by ``animate`` and the jobs of a ``batch`` file)."""
+    parser.add_argument("source", type=Path, metavar="SOURCE", help="one image (PNG/JPEG) of the person to animate")
+    parser.add_argument("driving", type=Path, metavar="DRIVING", help="a video, a DWPose-style pose video or a .npz pose file")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                        help="the video to write (.mp4, .mov, .webm) or a folder name for PNG frames")
+    model = parser.add_argument_group("model and sampling (defaults: the model's own, then your config file)")
+    model.add_argument("--model", metavar="NAME|DIR", help="a model name from 'studio-cli models list' or a model folder (default: demo)")
+    model.add_argument("--beta", type=float, help="closed-loop feedback gain β, 0..1 (paper: 0.05; 0 = no feedback)")
+    model.add_argument("--steps", type=int, help="DDIM steps per frame (paper: 30)")
+    model.add_argument("--cfg", type=float, help="classifier-free guidance scale (paper: 3.5; 1 = off)")
+    model.add_argument("--seed", type=int, help="seed of the one noise shared by all frames (default 42)")
+    model.add_argument("--size", metavar="WxH", help="output size, multiples of 8 (default: the model's resolution)")
+    model.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    model.add_argument("--dtype", help="auto, fp32, fp16 or bf16 (default auto: fp32 on CPU)")
+    drive = parser.add_argument_group("driving motion")
+    drive.add_argument("--start", metavar="T", help="first driving frame: a frame number (120), seconds (4.5s) or mm:ss.xx")
+    drive.add_argument("--end", metavar="T", help="where to stop (not included), same forms as --start")
+    drive.add_argument("--fps", type=float, metavar="N", help="output frame rate (default: the driving video's)")
+    drive.add_argument("--no-align", action="store_true", help="use the driving poses as they are (no fitting to the source person)")
+    drive.add_argument("--smooth", type=float, metavar="S", help="smooth the driving keypoints (0 = off, 1 = strong)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--preset", metavar="NAME|FILE", help="export preset (see 'studio-cli presets list'; default from OUT's extension)")
+    out.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
+    out.add_argument("--work-dir", type=Path, metavar="DIR", help="where frames go as they render (default OUT.work next to OUT)")
+    out.add_argument("--resume", action="store_true", help="continue the frames an earlier run of this command left in the work dir")
+
+
+def add_output_mode_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON event per line on stdout (see docs/cli.md)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or notes; errors only")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``animate``; its parser sets ``func=run``."""
+    parser = subparsers.add_parser(
+        "animate", help="animate SOURCE with the motion of DRIVING and write OUT",
+        description="Animate the person in SOURCE with the motion of DRIVING. Frames are written to a work dir "
+                    "as they render; OUT is exported at the end. Ctrl-C stops cleanly (resume later). "
+                    f"Defaults for the model and sampling options can be set in the [animate] table of {config_path()}.",
+    )
+    add_render_options(parser)
+    add_output_mode_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``animate`` and return the exit code."""
+    reporter = Reporter(args.json, args.quiet)
+    with cancel_on_signals(reporter) as cancel:
+        animate(args, reporter, cancel)
+    return 0
+
+
+def animate(args: argparse.Namespace, reporter: Reporter, cancel, *, user_config: bool = True,
+            model_cache: dict | None = None, command: str = "animate") -> dict[str, Any]:
+    """Check everything, render, export; returns a summary (output, frames, rendered, seconds)."""
+    from engine.config import RenderSettings, parse_size
+
+    started = time.perf_counter()
+    # 1. settings: config file < flags, each checked now (the model's defaults come in step 6)
+    config = load_animate_defaults() if user_config else {}
+    config_settings = {key: config[key] for key in SETTING_FLAGS if key in config}
+    try:
+        RenderSettings(**config_settings)
+        config_size = parse_size(config["size"]) if "size" in config else None
+    except SettingsError as error:
+        raise SettingsError("config", f"{config_path()} [animate] {error}") from None
+    flag_settings = {key: getattr(args, key) for key in SETTING_FLAGS if getattr(args, key) is not None}
+    RenderSettings(**flag_settings)
+    size = parse_size(args.size) if args.size else config_size
+    start = parse_time(args.start, "start") if args.start is not None else None
+    end = parse_time(args.end, "end") if args.end is not None else None
+    smooth = float(args.smooth if args.smooth is not None else config.get("smooth", 0.0))
+    if not smooth >= 0:
+        raise SettingsError("smooth", f"must be 0 or more (got {smooth})")
+    if args.fps is not None and not 0 < args.fps < 1000:
+        raise SettingsError("fps", f"must be a positive number below 1000 (got {args.fps})")
+
+    # 2. inputs
+    source = check_source(args.source)
+    driving = check_driving(args.driving)
+    first, last = frame_range(driving, start, end)
+
+    # 3. output: the preset and a writable OUT, before any rendering
+    preset = choose_preset(Path(args.output), args.preset or config.get("preset"), reporter)
+    out = check_output(args.output, preset)
+    audio = not args.no_audio and config.get("audio", True)
+    align = not args.no_align and config.get("align", True)
+
+    # 4. work dir
+    work_dir = (Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")).expanduser().absolute()
+    _prepare_work_dir(work_dir, args.resume)
+    check_writable_folder(work_dir, work_dir)
+    model_name = model_argument(args.model or config.get("model") or "demo")
+    reporter.emit("start", command=command, source=str(source), driving=str(driving.path), output=str(out),
+                  preset=preset.id, work_dir=str(work_dir), model=model_name)
+    reporter.info(f"work dir: {work_dir}")
+
+    # 5. analyse a driving video before loading weights: a video without a person fails fast
+    if driving.kind == "video":
+        analyse_driving(driving.path, work_dir / "poses", reporter, cancel)
+
+    # 6. model, then the final settings: model defaults < config < flags
+    parts = _cached_model(model_name, (args.device, args.dtype), model_cache)
+    model_defaults = {key: parts.defaults[key] for key in ("beta", "steps", "cfg") if key in parts.defaults}
+    values = {**RenderSettings().to_dict(), **model_defaults, **config_settings, **flag_settings}
+    values["width"], values["height"] = size or parts.resolution or DEFAULT_SIZE
+    settings = RenderSettings.from_dict(values)
+
+    # 7. the job, then render and export
+    from engine.jobs import RenderJob
+
+    job = RenderJob.create(work_dir, source, driving.path, settings, model=model_name, start=first, end=last,
+                           align=align, smooth=smooth, fps=args.fps)
+    reference = preset_reference(preset)
+    write_cli_record(work_dir, out, reference, audio)
+    summary = render_and_export(job, out, reference, audio, reporter, cancel, parts.components)
+    summary["seconds"] = time.perf_counter() - started
+    return summary
+
+
+def analyse_driving(path: Path, cache_dir: Path, reporter: Reporter, cancel) -> None:
+    """Find the driving video's keypoints once (cached in the work dir) with a progress bar."""
+    from engine.pose.extract import extract_poses
+
+    on_progress, close = progress_callback(reporter, "analysis", "analysing driving video")
+    with native_logs_silenced():
+        try:
+            extract_poses(path, cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
+        finally:
+            close()
+
+
+def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Reporter, cancel, components=None) -> dict[str, Any]:
+    """Render the frames not on disk yet (events -> bar / JSON), then export OUT."""
+    from engine.events import Done, FrameReady, Message, Progress
+
+    started = time.perf_counter()
+    on_progress, close = progress_callback(reporter, "analysis", "analysing driving video")
+    with native_logs_silenced():  # MediaPipe: the driving video, and the source person for alignment
+        try:
+            job.driving(cancel, on_progress)
+        finally:
+            close()
+    total, done_before = job.frames_total, job.frames_done
+    reporter.emit("render", frames_total=total, frames_done=done_before, model=job.spec.model,
+                  settings=job.spec.settings.to_dict(), output_fps=job.output_fps)
+    if done_before:
+        reporter.info(f"{done_before} of {total} frames already rendered; continuing")
+    bar = None  # made at the first event, so model loading does not count towards s/frame
+    rendered = 0
+    try:
+        for event in job.run(cancel, components):
+            if bar is None:
+                bar = reporter.bar(total, "rendering", initial=min(done_before, total))
+            if isinstance(event, Progress):
+                bar.set_postfix_str(f"step {event.step}/{event.total_steps}", refresh=False)
+                reporter.emit("progress", frame=event.frame, step=event.step, steps=event.total_steps,
+                              frames_done=event.frame, frames_total=total)
+            elif isinstance(event, FrameReady):
+                bar.update(1)
+                reporter.emit("frame", index=event.index, path=str(job.store.frame_path(event.index)),
+                              seconds=round(event.seconds, 4), frames_done=event.index + 1, frames_total=total)
+            elif isinstance(event, Message):
+                if event.level == "warning":
+                    reporter.warning(event.text)
+                else:
+                    reporter.emit("message", level=event.level, text=event.text)
+            elif isinstance(event, Done):
+                rendered = event.frames
+    except Cancelled:
+        if bar is not None:
+            bar.close()
+        reporter.info(f"stopped with {job.frames_done} of {total} frames kept in {job.work_dir / 'frames'}; "
+                      f"continue with: {resume_command(job.work_dir)}")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+
+    on_progress, close = progress_callback(reporter, "export", f"writing {out.name}")
+    try:
+        written = job.export(out, preset, audio, cancel=cancel, on_progress=on_progress)
+    except Cancelled:
+        reporter.info(f"export stopped; all frames are kept; finish with: {resume_command(job.work_dir)}")
+        raise
+    finally:
+        close()
+    frames = job.frames_done
+    seconds = time.perf_counter() - started
+    reporter.emit("done", output=str(written), work_dir=str(job.work_dir), frames=frames, rendered=rendered,
+                  seconds=round(seconds, 3))
+    reporter.result(f"wrote {written} ({frames} frames; {rendered} rendered in {seconds:.1f} s)")
+    return {"output": str(written), "frames": frames, "rendered": rendered, "seconds": seconds}
+
+
+def _prepare_work_dir(work_dir: Path, resume: bool) -> None:
+    """Without --resume, frames of an earlier render are never overwritten silently."""
+    from engine.jobs import JOB_FILE
+    from engine.video.frame_store import FrameStore
+
+    if resume or not (work_dir / JOB_FILE).is_file():
+        return
+    frames = len(FrameStore(work_dir).indices())
+    if frames:
+        raise InputError(
+            f"{work_dir} already holds {frames} frames of an earlier render; add --resume to continue it, "
+            "or delete that folder (or pass another --work-dir) to start over"
+        )
+    for stale in (work_dir / JOB_FILE, work_dir / "cli.json", work_dir / "state"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def _cached_model(name: str, placement: tuple, cache: dict | None):
+    """One loaded model kept across the jobs of a batch. Another name, device or dtype reloads it:
+    a pipeline moves the components in place, and a round trip through bf16 would lose precision."""
+    if cache is None:
+        return load_model_parts(name)
+    key = (name, *placement)
+    if key not in cache:
+        cache.clear()
+        cache[key] = load_model_parts(name)
+    return cache[key]

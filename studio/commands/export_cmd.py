@@ -1,0 +1,66 @@
+"""``studio-cli export WORK_DIR -o OUT``: encode the frames of a work dir, during or after rendering.
+
+Only the frames complete when the export starts are used, so it is safe while a render is still
+writing; the output appears under its final name only once it is whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from studio.commands._common import (
+    Reporter,
+    cancel_on_signals,
+    check_output,
+    native_logs_silenced,
+    choose_preset,
+    preset_reference,
+    progress_callback,
+)
+from studio.commands.animate_cmd import add_output_mode_options
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``export``; its parser sets ``func=run``."""
+    parser = subparsers.add_parser(
+        "export", help="encode a work dir's frames to a video or PNG folder",
+        description="Encode the frames rendered so far in WORK_DIR (works while the render is running) "
+                    "with an export preset; the driving video's sound is laid under them.",
+    )
+    parser.add_argument("work_dir", type=Path, metavar="WORK_DIR", help="the work dir of a render")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="the video or PNG folder to write")
+    parser.add_argument("--preset", metavar="NAME|FILE", help="export preset (default from OUT's extension)")
+    parser.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
+    add_output_mode_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``export`` and return the exit code."""
+    from engine.jobs import RenderJob
+
+    started = time.perf_counter()
+    reporter = Reporter(args.json, args.quiet)
+    with cancel_on_signals(reporter) as cancel:
+        job = RenderJob.open(args.work_dir)
+        with native_logs_silenced():  # the job's driving input opens (MediaPipe for alignment)
+            job.driving(cancel)
+        preset = choose_preset(Path(args.output), args.preset, reporter)
+        out = check_output(args.output, preset)
+        frames = job.frames_done
+        reporter.emit("start", command="export", work_dir=str(job.work_dir), output=str(out), preset=preset.id)
+        on_progress, close = progress_callback(reporter, "export", f"writing {out.name}")
+        try:
+            written = job.export(out, preset_reference(preset), not args.no_audio, cancel=cancel, on_progress=on_progress)
+        finally:
+            close()
+        total = job.frames_total
+        seconds = time.perf_counter() - started
+        reporter.emit("done", output=str(written), work_dir=str(job.work_dir), frames=frames, frames_total=total,
+                      seconds=round(seconds, 3))
+        note = "" if frames >= total else f" of {total}; the render is not finished"
+        reporter.result(f"wrote {written} ({frames} frames{note})")
+    return 0

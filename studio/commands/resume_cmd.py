@@ -1,0 +1,65 @@
+"""``studio-cli resume WORK_DIR``: render the frames an interrupted job still lacks, then export.
+
+The output, preset and audio choice come from the work dir's ``cli.json`` (written by
+``animate``); ``-o``/``--preset``/``--no-audio`` override them, e.g. for a job the GUI started.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.errors import InputError
+from studio.commands._common import (
+    Reporter,
+    cancel_on_signals,
+    check_output,
+    choose_preset,
+    preset_reference,
+    read_cli_record,
+    write_cli_record,
+)
+from studio.commands.animate_cmd import add_output_mode_options, render_and_export
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``resume``; its parser sets ``func=run``."""
+    parser = subparsers.add_parser(
+        "resume", help="continue an interrupted render and export it",
+        description="Continue the render in WORK_DIR after its last complete frame (the result equals an "
+                    "uninterrupted run on the same device) and export to the output recorded by 'animate'.",
+    )
+    parser.add_argument("work_dir", type=Path, metavar="WORK_DIR", help="the work dir 'animate' printed")
+    parser.add_argument("-o", "--output", type=Path, metavar="OUT", help="export here instead of the recorded output")
+    parser.add_argument("--preset", metavar="NAME|FILE", help="export preset instead of the recorded one")
+    parser.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
+    add_output_mode_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``resume`` and return the exit code."""
+    from engine.jobs import RenderJob
+
+    reporter = Reporter(args.json, args.quiet)
+    with cancel_on_signals(reporter) as cancel:
+        job = RenderJob.open(args.work_dir)
+        record = read_cli_record(job.work_dir) or {}
+        if args.output is None and "output" not in record:
+            raise InputError(
+                f"{job.work_dir} does not say where to export (it was not started by 'studio-cli animate'); "
+                f"add -o OUT"
+            )
+        out = Path(args.output) if args.output is not None else Path(record["output"])
+        preset = choose_preset(out, args.preset or (record.get("preset") if args.output is None else None), reporter)
+        out = check_output(out, preset)
+        audio = not args.no_audio and record.get("audio", True)
+        reference = preset_reference(preset)
+        write_cli_record(job.work_dir, out, reference, audio)
+        job.check_inputs()
+        reporter.emit("start", command="resume", source=job.spec.source, driving=job.spec.driving, output=str(out),
+                      preset=preset.id, work_dir=str(job.work_dir), model=job.spec.model)
+        reporter.info(f"work dir: {job.work_dir}")
+        render_and_export(job, out, reference, audio, reporter, cancel)
+    return 0
