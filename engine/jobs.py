@@ -197,6 +197,7 @@ class RenderJob:
             yield Message(warning, "warning")
         total = self.frames_total
         store = self.store
+        store.discard_temporaries()  # leftovers of a crash mid-write; never complete frames
         resume = store.resume_point()
         if resume.next_index >= total:
             yield Done(0, time.perf_counter() - started)

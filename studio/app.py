@@ -131,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             model.open_project(args.project)
         for file in args.files[:2]:
             model.open_any(file)
+        if not args.project and not args.files:
+            model.restore_last_session()
         quitting = asyncio.Event()
         app.aboutToQuit.connect(quitting.set)
         with loop:

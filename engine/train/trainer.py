@@ -141,6 +141,7 @@ class Trainer:
         self.data_position = 0  # dataset items consumed so far
         self.losses: list[float] = []
         self._saved_step = -1
+        self._frozen_fingerprint: str | None = None
 
     # -- one step -------------------------------------------------------------------------------
     def make_batch(self, items: list[TrainItem]) -> TrainBatch:
@@ -320,12 +321,15 @@ class Trainer:
         """A hash of the frozen VAE and image encoder weights (resuming with other ones would be wrong)."""
         import hashlib
 
+        if self._frozen_fingerprint is not None:  # frozen: hashing once is enough
+            return self._frozen_fingerprint
         digest = hashlib.sha256()
         for module in (self.components.vae, self.components.image_encoder):
             for key, value in module.state_dict().items():
                 digest.update(key.encode())
                 digest.update(np.ascontiguousarray(value.detach().float().cpu().numpy()).tobytes())
-        return digest.hexdigest()[:32]
+        self._frozen_fingerprint = digest.hexdigest()[:32]
+        return self._frozen_fingerprint
 
 
 def draw_step_randomness(generator: torch.Generator, latent_shape: tuple[int, ...], cond_dropout: float,

@@ -74,7 +74,7 @@ def find_checkpoint_folder(path: Path) -> Path | None:
 
 def detect_layout(path: str | Path) -> ReleasedLayout:
     """Recognise a released layout from a folder the user points at; explain what is missing if it is not one."""
-    root = Path(path).expanduser()
+    root = Path(path).expanduser().absolute()  # absolute, so the search above it works for relative paths too
     if not root.exists():
         raise ModelError(f"{root} does not exist; point to the folder that holds pretrained_weights/ or denoising_unet.pth")
     if root.is_file():

@@ -8,32 +8,39 @@ the driving video is analysed and before any weights load, so a typo costs a sec
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Cancelled, InputError, SettingsError
-from studio.commands._common import (
+from studio.commands._checks import (
     DEFAULT_SIZE,
-    Reporter,
-    cancel_on_signals,
+    DrivingInfo,
     check_driving,
     check_output,
     check_source,
     check_writable_folder,
     choose_preset,
-    config_path,
     frame_range,
-    load_animate_defaults,
     load_model_parts,
     model_argument,
+    preset_reference,
+    write_cli_record,
+)
+from studio.commands._common import (
+    HelpFormatter,
+    Reporter,
+    cancel_on_signals,
+    config_path,
+    exit_codes_epilog,
+    load_animate_defaults,
     native_logs_silenced,
     parse_time,
-    preset_reference,
     progress_callback,
     resume_command,
-    write_cli_record,
 )
 
 SETTING_FLAGS = ("beta", "steps", "cfg", "seed", "device", "dtype")
@@ -79,6 +86,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Animate the person in SOURCE with the motion of DRIVING. Frames are written to a work dir "
                     "as they render; OUT is exported at the end. Ctrl-C stops cleanly (resume later). "
                     f"Defaults for the model and sampling options can be set in the [animate] table of {config_path()}.",
+        formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
     add_render_options(parser)
     add_output_mode_options(parser)
@@ -94,13 +102,54 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class AnimationPlan:
+    """A checked ``animate`` request: everything known before any model loads."""
+
+    source: Path
+    driving: DrivingInfo
+    out: Path
+    preset: Any  # ExportPreset
+    audio: bool
+    align: bool
+    smooth: float
+    first: int
+    last: int | None
+    fps: float | None
+    size: tuple[int, int] | None
+    model: str
+    placement: tuple  # (device flag, dtype flag): what a cached model was loaded for
+    settings: dict  # config file < flags (the model's defaults go under these)
+    work_dir: Path
+    resume: bool
+
+
 def animate(args: argparse.Namespace, reporter: Reporter, cancel, *, user_config: bool = True,
             model_cache: dict | None = None, command: str = "animate") -> dict[str, Any]:
     """Check everything, render, export; returns a summary (output, frames, rendered, seconds)."""
+    started = time.perf_counter()
+    plan = plan_animation(args, reporter, user_config)
+    _prepare_work_dir(plan.work_dir, plan.resume)
+    created_work_dir = not plan.work_dir.exists()
+    check_writable_folder(plan.work_dir, plan.work_dir)
+    try:
+        job, components = _create_job(plan, reporter, cancel, model_cache, command)
+    except BaseException:
+        if created_work_dir:
+            _remove_empty_folders(plan.work_dir)  # a failed start should not leave an empty OUT.work behind
+        raise
+    reference = preset_reference(plan.preset)
+    write_cli_record(plan.work_dir, plan.out, reference, plan.audio)
+    summary = render_and_export(job, plan.out, reference, plan.audio, reporter, cancel, components)
+    summary["seconds"] = time.perf_counter() - started
+    return summary
+
+
+def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bool = True) -> AnimationPlan:
+    """Every check that needs no model: settings, times, SOURCE, DRIVING, the preset and a writable OUT."""
     from engine.config import RenderSettings, parse_size
 
-    started = time.perf_counter()
-    # 1. settings: config file < flags, each checked now (the model's defaults come in step 6)
+    # 1. settings: config file < flags, each checked now (the model's defaults come later)
     config = load_animate_defaults() if user_config else {}
     config_settings = {key: config[key] for key in SETTING_FLAGS if key in config}
     try:
@@ -127,39 +176,34 @@ def animate(args: argparse.Namespace, reporter: Reporter, cancel, *, user_config
     # 3. output: the preset and a writable OUT, before any rendering
     preset = choose_preset(Path(args.output), args.preset or config.get("preset"), reporter)
     out = check_output(args.output, preset)
-    audio = not args.no_audio and config.get("audio", True)
-    align = not args.no_align and config.get("align", True)
+    work_dir = Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")
+    return AnimationPlan(
+        source=source, driving=driving, out=out, preset=preset, audio=not args.no_audio and config.get("audio", True),
+        align=not args.no_align and config.get("align", True), smooth=smooth, first=first, last=last, fps=args.fps,
+        size=size, model=model_argument(args.model or config.get("model") or "demo"), placement=(args.device, args.dtype),
+        settings={**config_settings, **flag_settings}, work_dir=work_dir.expanduser().absolute(), resume=bool(args.resume),
+    )
 
-    # 4. work dir
-    work_dir = (Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")).expanduser().absolute()
-    _prepare_work_dir(work_dir, args.resume)
-    check_writable_folder(work_dir, work_dir)
-    model_name = model_argument(args.model or config.get("model") or "demo")
-    reporter.emit("start", command=command, source=str(source), driving=str(driving.path), output=str(out),
-                  preset=preset.id, work_dir=str(work_dir), model=model_name)
-    reporter.info(f"work dir: {work_dir}")
 
-    # 5. analyse a driving video before loading weights: a video without a person fails fast
-    if driving.kind == "video":
-        analyse_driving(driving.path, work_dir / "poses", reporter, cancel)
-
-    # 6. model, then the final settings: model defaults < config < flags
-    parts = _cached_model(model_name, (args.device, args.dtype), model_cache)
-    model_defaults = {key: parts.defaults[key] for key in ("beta", "steps", "cfg") if key in parts.defaults}
-    values = {**RenderSettings().to_dict(), **model_defaults, **config_settings, **flag_settings}
-    values["width"], values["height"] = size or parts.resolution or DEFAULT_SIZE
-    settings = RenderSettings.from_dict(values)
-
-    # 7. the job, then render and export
+def _create_job(plan: AnimationPlan, reporter: Reporter, cancel, model_cache: dict | None, command: str):
+    """Analyse the driving video, load the model, settle the settings and create (or reopen) the job."""
+    from engine.config import RenderSettings
     from engine.jobs import RenderJob
 
-    job = RenderJob.create(work_dir, source, driving.path, settings, model=model_name, start=first, end=last,
-                           align=align, smooth=smooth, fps=args.fps)
-    reference = preset_reference(preset)
-    write_cli_record(work_dir, out, reference, audio)
-    summary = render_and_export(job, out, reference, audio, reporter, cancel, parts.components)
-    summary["seconds"] = time.perf_counter() - started
-    return summary
+    reporter.emit("start", command=command, source=str(plan.source), driving=str(plan.driving.path),
+                  output=str(plan.out), preset=plan.preset.id, work_dir=str(plan.work_dir), model=plan.model)
+    reporter.info(f"work dir: {plan.work_dir}")
+    # a driving video is analysed before weights load: a video without a person fails in seconds
+    if plan.driving.kind == "video":
+        analyse_driving(plan.driving.path, plan.work_dir / "poses", reporter, cancel)
+    parts = _cached_model(plan.model, plan.placement, model_cache)
+    model_defaults = {key: parts.defaults[key] for key in ("beta", "steps", "cfg") if key in parts.defaults}
+    values = {**RenderSettings().to_dict(), **model_defaults, **plan.settings}
+    values["width"], values["height"] = plan.size or parts.resolution or DEFAULT_SIZE
+    settings = RenderSettings.from_dict(values)
+    job = RenderJob.create(plan.work_dir, plan.source, plan.driving.path, settings, model=plan.model, start=plan.first,
+                           end=plan.last, align=plan.align, smooth=plan.smooth, fps=plan.fps)
+    return job, parts.components
 
 
 def analyse_driving(path: Path, cache_dir: Path, reporter: Reporter, cancel) -> None:
@@ -255,6 +299,14 @@ def _prepare_work_dir(work_dir: Path, resume: bool) -> None:
             shutil.rmtree(stale, ignore_errors=True)
         else:
             stale.unlink(missing_ok=True)
+
+
+def _remove_empty_folders(folder: Path) -> None:
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            path.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def _cached_model(name: str, placement: tuple, cache: dict | None):

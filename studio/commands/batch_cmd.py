@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Cancelled, InputError, StudioError
-from studio.commands._common import Reporter, cancel_on_signals
+from studio.commands._common import HelpFormatter, exit_codes_epilog, Reporter, cancel_on_signals
 from studio.commands.animate_cmd import add_output_mode_options, add_render_options, animate
 
 VALUE_FIELDS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "start", "end", "fps",
@@ -49,6 +49,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "batch", help="render the jobs listed in a TOML, CSV or JSON-lines file",
         description="Render every job in JOBS (see docs/cli.md). Jobs whose output exists are skipped; "
                     "the exit code is that of the first failed job (0 when none failed).",
+        formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
     parser.add_argument("jobs", type=Path, metavar="JOBS", help="a .toml ([[job]] tables), .csv (header row) or .jsonl file")
     parser.add_argument("--shard", metavar="I/N", help="run only jobs I, I+N, I+2N, ... (0-based), for job arrays")

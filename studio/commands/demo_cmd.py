@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from engine.errors import ModelError, SettingsError
-from studio.commands._common import REPO, Reporter, cancel_on_signals
+from studio.commands._common import REPO, HelpFormatter, Reporter, cancel_on_signals, exit_codes_epilog
 from studio.commands.animate_cmd import add_output_mode_options, animate
 
 DEMO_MODEL_DIR = REPO / "resources" / "models" / "demo"
@@ -27,6 +27,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "demo", help="animate the bundled sample with the bundled demo model",
         description="Render the bundled sample (a puppet driven by recorded poses) with the bundled demo "
                     "model: a quick check that the studio works on this machine.",
+        formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
     parser.add_argument("-o", "--output", type=Path, default=Path("demo.mp4"), metavar="OUT",
                         help="the video to write (default demo.mp4)")

@@ -10,13 +10,13 @@ import argparse
 import time
 from pathlib import Path
 
+from studio.commands._checks import check_output, choose_preset, preset_reference
 from studio.commands._common import (
+    HelpFormatter,
     Reporter,
     cancel_on_signals,
-    check_output,
+    exit_codes_epilog,
     native_logs_silenced,
-    choose_preset,
-    preset_reference,
     progress_callback,
 )
 from studio.commands.animate_cmd import add_output_mode_options
@@ -28,6 +28,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "export", help="encode a work dir's frames to a video or PNG folder",
         description="Encode the frames rendered so far in WORK_DIR (works while the render is running) "
                     "with an export preset; the driving video's sound is laid under them.",
+        formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
     parser.add_argument("work_dir", type=Path, metavar="WORK_DIR", help="the work dir of a render")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="the video or PNG folder to write")

@@ -81,6 +81,8 @@ def _verify(library, name: str) -> int:
 
     path = Path(name).expanduser()
     if name == DEMO_NAME:
+        if not (demo_model_dir() / MODEL_JSON).is_file():
+            raise ModelError(f"the bundled demo model is missing from {demo_model_dir()}; reinstall TalkingPose Studio")
         problems = verify_model(demo_model_dir())
     elif (path / MODEL_JSON).is_file() and not library.has(name):
         problems = verify_model(path)

@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 from engine.errors import InputError, OutputError, SettingsError
+from studio.commands._checks import check_driving, check_writable_folder
 from studio.commands._common import (
+    HelpFormatter,
     Reporter,
     cancel_on_signals,
-    check_driving,
-    check_writable_folder,
+    exit_codes_epilog,
     native_logs_silenced,
     progress_callback,
 )
@@ -30,6 +31,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "poses", help="extract a driving video's keypoints to a .npz pose file",
         description="Find the body, hand and face keypoints of every frame of DRIVING (MediaPipe Holistic) "
                     "and save them as a .npz pose file that 'animate' accepts as DRIVING.",
+        formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
     parser.add_argument("driving", type=Path, metavar="DRIVING", help="the driving video (or a .npz to smooth again)")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="POSES.npz", help="the pose file to write")

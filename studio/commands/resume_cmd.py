@@ -10,14 +10,18 @@ import argparse
 from pathlib import Path
 
 from engine.errors import InputError
-from studio.commands._common import (
-    Reporter,
-    cancel_on_signals,
+from studio.commands._checks import (
     check_output,
     choose_preset,
     preset_reference,
     read_cli_record,
     write_cli_record,
+)
+from studio.commands._common import (
+    HelpFormatter,
+    Reporter,
+    cancel_on_signals,
+    exit_codes_epilog,
 )
 from studio.commands.animate_cmd import add_output_mode_options, render_and_export
 
@@ -28,6 +32,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "resume", help="continue an interrupted render and export it",
         description="Continue the render in WORK_DIR after its last complete frame (the result equals an "
                     "uninterrupted run on the same device) and export to the output recorded by 'animate'.",
+        formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
     parser.add_argument("work_dir", type=Path, metavar="WORK_DIR", help="the work dir 'animate' printed")
     parser.add_argument("-o", "--output", type=Path, metavar="OUT", help="export here instead of the recorded output")

@@ -124,8 +124,8 @@ class _BarOutput:
 
     def event(self, event) -> None:
         if event.kind == "step":
-            self.bar.update(event.step - self.bar.n)
             self.bar.set_postfix(loss=f"{event.loss:.4f}", eta=_format_seconds(event.eta_seconds), refresh=False)
+            self.bar.update(event.step - self.bar.n)
         elif event.kind == "sample":
             self.note(f"step {event.step}: samples {event.grid}, loss plot {event.plot}")
         elif event.kind == "checkpoint":

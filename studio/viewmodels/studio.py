@@ -27,6 +27,7 @@ class StudioModel(QObject):
     status = Signal(str, str)  # text, level ("info" | "warning")
     project_changed = Signal()
     lists_changed = Signal()  # settings.models / presets were (re)read
+    recent_changed = Signal()
 
     def __init__(self, backend: Backend | None = None, prefs: Prefs | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -65,14 +66,22 @@ class StudioModel(QObject):
 
     # --- inputs ----------------------------------------------------------------------------------
     def open_source(self, path: str | Path) -> Worker:
-        self.prefs.add_recent("sources", path)
-        self.prefs.last_dir = str(Path(path).parent)
+        self._remember("sources", path)
         return self.source.load(path)
 
     def open_driving(self, path: str | Path) -> Worker:
-        self.prefs.add_recent("drivings", path)
-        self.prefs.last_dir = str(Path(path).parent)
+        self._remember("drivings", path)
         return self.driving.load(path)
+
+    def _remember(self, kind: str, path: str | Path) -> None:
+        """Record a recent file now (not only at exit), so a crash does not lose the list."""
+        self.prefs.add_recent(kind, path)
+        self.prefs.last_dir = str(Path(path).parent)
+        try:
+            self.prefs.save()
+        except StudioError:
+            pass  # preferences are a convenience; the user's action goes on
+        self.recent_changed.emit()
 
     def open_any(self, path: str | Path) -> Worker:
         """A dropped file: images become the source, anything else the driving video."""
@@ -140,7 +149,7 @@ class StudioModel(QObject):
             self._report_error(str(error))
             return False
         self.project_path = Path(path)
-        self.prefs.add_recent("projects", path)
+        self._remember("projects", path)
         self.status.emit(f"saved project {Path(path).name}", "info")
         self.project_changed.emit()
         return True
@@ -153,7 +162,7 @@ class StudioModel(QObject):
             return False
         self.apply_project(project)
         self.project_path = Path(path)
-        self.prefs.add_recent("projects", path)
+        self._remember("projects", path)
         self.project_changed.emit()
         return True
 
@@ -165,6 +174,19 @@ class StudioModel(QObject):
         if project.driving:
             self._pending_project = project
             self.open_driving(project.driving)
+
+    def restore_last_session(self) -> bool:
+        """Reopen what was open when the studio last closed (inputs that still exist); True if anything."""
+        try:
+            project = Project(**self.prefs.last_project)
+        except TypeError:
+            return False
+        project.source = project.source if project.source and Path(project.source).is_file() else ""
+        project.driving = project.driving if project.driving and Path(project.driving).is_file() else ""
+        if not (project.source or project.driving):
+            return False
+        self.apply_project(project)
+        return True
 
     def save_prefs(self) -> None:
         self.prefs.show_overlay = self.preview.show_overlay

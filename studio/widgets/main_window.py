@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.queue_dock.setWidget(self.queue_panel)
         self.queue_panel.setMinimumHeight(150)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.queue_dock)
+        self.resizeDocks([self.queue_dock], [180], Qt.Orientation.Vertical)
 
         self._build_menus()
         self._build_shortcuts()
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         model.status.connect(lambda text, level: self.statusBar().showMessage(text, STATUS_MS))
         model.project_changed.connect(self._project_changed)
         model.lists_changed.connect(self.settings_panel.refresh_models)
+        model.recent_changed.connect(self._refresh_recent)
         self._restore_layout()
         self.statusBar().showMessage("Open a source image and a driving video to begin.")
 
@@ -127,6 +129,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save project", self.save_project, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save project &as…", lambda: self.save_project(ask=True), QKeySequence.StandardKey.SaveAs)
         self.recent_menu = file_menu.addMenu("Recent projects")
+        self.recent_sources_menu = file_menu.addMenu("Recent source images")
+        self.recent_drivings_menu = file_menu.addMenu("Recent driving videos")
         self._refresh_recent()
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -157,15 +161,20 @@ class MainWindow(QMainWindow):
             self.shortcuts[key] = shortcut
 
     def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self.model.prefs.recent_projects:
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.model.open_project(p))
-        self.recent_menu.setEnabled(bool(self.model.prefs.recent_projects))
+        prefs, model = self.model.prefs, self.model
+        for menu, paths, open_path in (
+            (self.recent_menu, prefs.recent_projects, model.open_project),
+            (self.recent_sources_menu, prefs.recent_sources, model.open_source),
+            (self.recent_drivings_menu, prefs.recent_drivings, model.open_driving),
+        ):
+            menu.clear()
+            for path in paths:
+                action = menu.addAction(Path(path).name)
+                action.setToolTip(path)
+                action.triggered.connect(lambda checked=False, p=path, o=open_path: o(p))
+            menu.setEnabled(bool(paths))
 
     def _project_changed(self) -> None:
-        self._refresh_recent()
         self.settings_panel.refresh_models()
         name = self.model.project_path.name if self.model.project_path else "untitled"
         self.setWindowTitle(f"{name} — TalkingPose Studio")
@@ -197,6 +206,9 @@ class MainWindow(QMainWindow):
                             self.model.prefs.export_preset, self.model.prefs.export_audio, self)
 
     def export_entry(self, entry_id: str) -> None:
+        if not self.model.presets:
+            self.error_banner.show_message("the export presets are still loading; try again in a moment")
+            return
         dialog = self.export_dialog(entry_id)
         if dialog.exec() == ExportDialog.DialogCode.Accepted:
             out, preset, audio = dialog.choice()

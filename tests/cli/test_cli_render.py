@@ -138,7 +138,9 @@ def test_batch_shard_skips_existing_outputs_and_renders_its_share(tmp_path):
     assert (tmp_path / "out" / "1.mp4").read_bytes() == b"an earlier result"  # skipped, untouched
     assert video_frame_count(tmp_path / "out" / "3.mp4") == 3
     assert not (tmp_path / "out" / "0.mp4").exists() and not (tmp_path / "out" / "2.mp4").exists()
-    table = result.stdout.splitlines()
+    lines = result.stdout.splitlines()
+    assert f"wrote {tmp_path / 'out' / '3.mp4'}" in lines[0]
+    table = lines[[line.split()[:1] for line in lines].index(["JOB"]):]
     assert table[0].split()[:4] == ["JOB", "STATUS", "FRAMES", "TIME"]
     assert table[1].split()[:3] == ["1", "skipped", "-"] and table[2].split()[:3] == ["3", "done", "3"]
     assert table[-1] == "1 done, 1 skipped"

@@ -189,3 +189,27 @@ def test_project_load_rejects_wrong_files(tmp_path, text):
     path.write_text(text)
     with pytest.raises(InputError, match="is not a TalkingPose Studio project"):
         Project.load(path)
+
+
+def test_last_session_is_restored_on_next_start(qtbot, loaded_model, fake_backend):
+    from studio.viewmodels.studio import StudioModel
+
+    loaded_model.settings.set(seed=1234)
+    loaded_model.timeline.set_range(4, 9)
+    loaded_model.save_prefs()  # what closing the window does
+    restarted = StudioModel(fake_backend, Prefs.load())
+    with qtbot.waitSignal(restarted.driving.loaded, timeout=5000):
+        assert restarted.restore_last_session()
+    wait_until(qtbot, lambda: restarted.source.info is not None)
+    assert restarted.current_project() == loaded_model.current_project()
+    assert Prefs.load().recent_sources[0] == loaded_model.source.path
+    restarted.shutdown()
+
+
+def test_last_session_with_deleted_inputs_restores_nothing(qtbot, loaded_model, fake_backend, media):
+    from studio.viewmodels.studio import StudioModel
+
+    loaded_model.save_prefs()
+    media["source"].unlink()
+    media["video"].unlink()
+    assert StudioModel(fake_backend, Prefs.load()).restore_last_session() is False

@@ -199,4 +199,6 @@ def test_project_save_and_recent_menu(qtbot, window, media, tmp_path):
     path = tmp_path / "talk.tpproj"
     assert window.model.save_project(path)
     assert [a.text() for a in window.recent_menu.actions()] == ["talk.tpproj"]
+    assert [a.text() for a in window.recent_sources_menu.actions()] == ["portrait.png"]
+    assert [a.text() for a in window.recent_drivings_menu.actions()] == ["talk.mp4"]
     assert window.windowTitle().startswith("talk.tpproj")

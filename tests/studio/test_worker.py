@@ -119,3 +119,15 @@ def test_engine_error_becomes_its_sentence_and_bug_a_generic_one(qtbot):
     record = run_and_record(qtbot, Worker(bug))
     assert record[-2] == ("error", describe_error(ValueError("bad shape (3, 4)\nsecond line")))
     assert "ValueError: bad shape (3, 4)" in record[-2][1] and "\n" not in record[-2][1]
+
+
+def test_qt_binding_keeps_reference_counts_when_emitting(qtbot):
+    """PySide6 6.12.0 drops a reference to True on every Signal.emit (Python 3.11 aborts after a few
+    thousand emits with "deallocating True"); requirements.lock pins a release without that bug."""
+    import sys
+
+    worker = Worker(lambda token, report: None)
+    before = sys.getrefcount(True), sys.getrefcount(None)
+    for index in range(200):
+        worker.event.emit(index)
+    assert (sys.getrefcount(True), sys.getrefcount(None)) == before

@@ -20,6 +20,9 @@ def test_animate_anyone_layout_renders_the_same_frames_as_the_in_memory_model(re
     assert len(frames) == len(reference_frames) == 2
     assert all(np.array_equal(a, b) for a, b in zip(frames, reference_frames))
     assert loaded.info.resolution == (512, 768)
+    layout = detect_layout(released)
+    assert layout.kind == "animate-anyone" and sorted(layout.checkpoints) == ["denoising_unet", "pose_guider", "reference_unet"]
+    assert (released / "pretrained_weights" / "motion_module.pth").is_file()  # present in the release, never read
 
 
 def test_talkingpose_layout_with_a_pickled_clip_folder_renders_the_same_frames(tmp_path, reference_frames, rgb, render, make_layout):

@@ -1,0 +1,243 @@
+"""Render jobs on disk: a SIGKILL at any frame, then resume, gives the frames of an uninterrupted run.
+
+Renders run in child processes (tiny random components, 32x32, 2 steps, CPU) so that they can
+really be killed; the test process only watches the frames folder, kills, and compares pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.config import RenderSettings
+from engine.errors import InputError, OutputError
+from engine.jobs import JOB_FILE, TINY_MODEL, RenderJob
+from engine.pose.keypoints import PoseSequence
+from engine.video import FrameStore, export_frames, load_preset
+
+REPO = Path(__file__).resolve().parents[2]
+FRAMES = 8
+SETTINGS = RenderSettings(steps=2, width=32, height=32, device="cpu", dtype="fp32", seed=7)
+KILL_SEED = 20261128  # fixes which frame counts trigger the kills; the moment within a frame stays random
+PAUSE_AFTER_FRAME = 0.15  # s; the child waits after each frame so a kill can land before the run ends
+CHILD_TIMEOUT = 40  # s; a child that runs longer than this is stuck
+
+# The render process: open a work dir, run it to the end, report messages. Resumes each dir given.
+RUNNER = """
+import sys, time
+from engine.events import FrameReady, Message
+from engine.jobs import RenderJob
+
+pause = float(sys.argv[1])
+for work_dir in sys.argv[2:]:
+    for event in RenderJob.open(work_dir).run():
+        if isinstance(event, Message):
+            print(work_dir, event.text, flush=True)
+        if isinstance(event, FrameReady) and pause:
+            time.sleep(pause)
+print("finished", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, Path]:
+    """A random source PNG and a synthetic .npz driving of FRAMES frames of random body points."""
+    folder = tmp_path_factory.mktemp("inputs")
+    rng = np.random.default_rng(3)
+    source = folder / "source.png"
+    cv2.imwrite(str(source), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    body = np.concatenate([rng.uniform(0.2, 0.8, (FRAMES, 18, 2)), np.ones((FRAMES, 18, 1))], axis=-1)
+    driving = folder / "driving.npz"
+    PoseSequence(body, np.zeros((FRAMES, 2, 21, 3)), np.zeros((FRAMES, 68, 3)), 25.0, 64, 64).save(driving)
+    return source, driving
+
+
+def _create(work_dir: Path, inputs) -> RenderJob:
+    source, driving = inputs
+    return RenderJob.create(work_dir, source, driving, SETTINGS, model=TINY_MODEL, align=False)
+
+
+def _start(tmp_path: Path, work_dirs: list[Path], pause: float) -> subprocess.Popen:
+    script = tmp_path / "run_job.py"
+    script.write_text(RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}  # 2 shared cores: no oversubscription
+    return subprocess.Popen(
+        [sys.executable, str(script), str(pause), *map(str, work_dirs)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=CHILD_TIMEOUT)
+    assert process.returncode == 0, f"render process failed:\n{err[-3000:]}"
+    return out
+
+
+def _frame_names(work_dir: Path) -> list[str]:
+    folder = work_dir / "frames"
+    return sorted(name for name in os.listdir(folder) if name.endswith(".png")) if folder.is_dir() else []
+
+
+def _decoded(path: Path) -> np.ndarray:
+    """A frame file as pixels; fails the test if the PNG is torn (truncated or half-written)."""
+    data = path.read_bytes()
+    assert data.endswith(b"IEND\xaeB`\x82"), f"{path.name} is not a complete PNG ({len(data)} bytes)"
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape == (32, 32, 3), f"{path.name} does not decode"
+    return image
+
+
+def test_sigkill_at_random_frames_then_resume_is_bit_identical(tmp_path, inputs):
+    choices = random.Random(KILL_SEED).sample(range(1, FRAMES - 1), 3)
+    reference_dir = tmp_path / "reference"
+    _create(reference_dir, inputs)
+    killed_dirs = [tmp_path / f"killed_after_{count}" for count in choices]
+    for work_dir in killed_dirs:
+        _create(work_dir, inputs)
+
+    # 1. the uninterrupted run and three runs to kill, side by side
+    reference = _start(tmp_path, [reference_dir], pause=0)
+    victims = {work_dir: _start(tmp_path, [work_dir], PAUSE_AFTER_FRAME) for work_dir in killed_dirs}
+    thresholds = dict(zip(killed_dirs, choices))
+    kill_at: dict[Path, float] = {}
+    seen: dict[Path, set[str]] = {work_dir: set() for work_dir in killed_dirs}
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    while victims and time.monotonic() < deadline:
+        for work_dir, process in list(victims.items()):
+            names = _frame_names(work_dir)
+            for name in set(names) - seen[work_dir]:  # (b) a frame is complete the moment it appears
+                _decoded(work_dir / "frames" / name)
+                seen[work_dir].add(name)
+            if len(names) >= thresholds[work_dir] and work_dir not in kill_at:
+                kill_at[work_dir] = time.monotonic() + random.uniform(0, PAUSE_AFTER_FRAME + 0.1)
+            if work_dir in kill_at and time.monotonic() >= kill_at[work_dir]:
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=10)
+                assert process.returncode == -signal.SIGKILL, process.stderr.read()[-3000:]
+                del victims[work_dir]
+        time.sleep(0.005)
+    assert not victims, "a render to kill never reached its frame"
+    _finish(reference)
+
+    # 2. what a kill leaves: only complete frames, fewer than all of them
+    expected = {name: _decoded(reference_dir / "frames" / name) for name in _frame_names(reference_dir)}
+    assert len(expected) == FRAMES
+    kept_inodes = {}
+    for work_dir in killed_dirs:
+        names = _frame_names(work_dir)
+        assert thresholds[work_dir] <= len(names) < FRAMES, f"{work_dir.name}: killed too late ({len(names)} frames)"
+        assert FrameStore(work_dir).indices() == list(range(len(names)))  # leftover temporaries never count
+        for name in names:
+            assert np.array_equal(_decoded(work_dir / "frames" / name), expected[name]), f"{work_dir.name}/{name}"
+        kept_inodes[work_dir] = {name: (work_dir / "frames" / name).stat().st_ino for name in names}
+
+    # 3. resume all three in another process: it continues (frames on disk untouched) and matches exactly
+    out = _finish(_start(tmp_path, killed_dirs, pause=0))
+    for work_dir in killed_dirs:
+        assert f"{work_dir} resuming after frame {len(kept_inodes[work_dir])}" in out
+        assert _frame_names(work_dir) == sorted(expected)
+        for name, inode in kept_inodes[work_dir].items():
+            assert (work_dir / "frames" / name).stat().st_ino == inode, f"{work_dir.name}/{name} was rendered again"
+        for name, pixels in expected.items():
+            assert np.array_equal(_decoded(work_dir / "frames" / name), pixels), f"{work_dir.name}/{name} differs"
+
+
+def test_resume_refuses_changed_inputs(tmp_path, inputs):
+    source, driving = tmp_path / "source.png", tmp_path / "driving.npz"
+    source.write_bytes(inputs[0].read_bytes())
+    driving.write_bytes(inputs[1].read_bytes())
+    _create(tmp_path / "work", (source, driving))
+
+    cv2.imwrite(str(source), np.full((32, 32, 3), 128, np.uint8))  # the user edited the picture
+    with pytest.raises(InputError, match=r"^the source file .*source\.png changed since this job started; start a new"):
+        next(RenderJob.open(tmp_path / "work").run())
+    assert _frame_names(tmp_path / "work") == []
+
+    source.write_bytes(inputs[0].read_bytes())
+    with np.load(inputs[1]) as data:
+        arrays = dict(data)
+    arrays["body"] = arrays["body"][::-1].copy()  # same size, other motion
+    np.savez_compressed(driving, **arrays)
+    with pytest.raises(InputError, match=r"the driving file .*driving\.npz changed since this job started"):
+        next(RenderJob.open(tmp_path / "work").run())
+
+    with pytest.raises(InputError, match="already holds a different job"):
+        RenderJob.create(tmp_path / "work", source, driving, SETTINGS.replace(seed=8), model=TINY_MODEL, align=False)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"{\"format_version\": 1, \"spec\": {\"sour", b"", b"\xff\xfe\x00 not text", b"[]", b"{\"format_version\": \"one\"}"],
+    ids=["truncated", "empty", "binary", "not-an-object", "bad-version"],
+)
+def test_a_corrupted_job_file_is_one_clear_error_and_its_frames_still_export(tmp_path, inputs, damage):
+    work_dir = tmp_path / "work"
+    _create(work_dir, inputs)
+    store = FrameStore(work_dir, durable=False)
+    rendered = [np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8) for i in range(3)]
+    for index, image in enumerate(rendered):
+        store.write(index, image)
+    (work_dir / JOB_FILE).write_bytes(damage)
+
+    with pytest.raises(InputError) as caught:
+        RenderJob.open(work_dir)
+    message = str(caught.value)
+    assert str(work_dir / JOB_FILE) in message and "damaged" in message and "\n" not in message
+    assert _frame_names(work_dir) == ["000000.png", "000001.png", "000002.png"]
+
+    result = export_frames(FrameStore(work_dir), tmp_path / "rescued.mkv", load_preset("lossless"), 25)
+    assert result.frames == 3
+    import av
+
+    with av.open(str(tmp_path / "rescued.mkv")) as container:
+        decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(decoded) == 3 and all(np.array_equal(a, b) for a, b in zip(decoded, rendered))
+
+
+def test_a_job_from_a_newer_version_is_refused_clearly(tmp_path, inputs):
+    work_dir = tmp_path / "work"
+    _create(work_dir, inputs)
+    record = json.loads((work_dir / JOB_FILE).read_text())
+    record["format_version"] = 99
+    (work_dir / JOB_FILE).write_text(json.dumps(record))
+    with pytest.raises(InputError, match=r"written by a newer TalkingPose Studio \(job format 99\); update the studio"):
+        RenderJob.open(work_dir)
+
+
+@pytest.mark.xfail(strict=True, raises=(KeyError, TypeError),
+                   reason="engine/jobs.py check_inputs reads record['fingerprints'] unchecked (a raw KeyError/TypeError)")
+@pytest.mark.parametrize("fingerprints", ["missing", None])
+def test_a_job_file_without_fingerprints_is_a_clear_error(tmp_path, inputs, fingerprints):
+    work_dir = tmp_path / "work"
+    _create(work_dir, inputs)
+    record = json.loads((work_dir / JOB_FILE).read_text())
+    if fingerprints == "missing":
+        del record["fingerprints"]
+    else:
+        record["fingerprints"] = fingerprints
+    (work_dir / JOB_FILE).write_text(json.dumps(record))
+    with pytest.raises(InputError, match="damaged"):
+        next(RenderJob.open(work_dir).run())
+
+
+def test_an_unwritable_work_dir_is_an_output_error(tmp_path, inputs):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="choose a writable") as caught:
+        _create(blocker / "work", inputs)
+    assert "\n" not in str(caught.value)
+    if os.geteuid() != 0:  # root may write anywhere, so a read-only folder only stops other users
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(OutputError, match="choose a writable"):
+            _create(locked / "work", inputs)
