@@ -14,6 +14,7 @@ from engine.video.presets import (
     load_preset,
     load_preset_file,
     preset_for_output,
+    user_presets_dir,
 )
 from engine.video.reader import (
     VideoInfo,
@@ -46,5 +47,6 @@ __all__ = [
     "probe",
     "read_frame",
     "read_image",
+    "user_presets_dir",
     "video_fingerprint",
 ]

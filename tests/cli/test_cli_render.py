@@ -94,10 +94,10 @@ def test_animate_json_config_defaults_refusal_and_export(tmp_path):
 
 def test_ctrl_c_keeps_frames_then_resume_finishes_the_video(tmp_path):
     source = write_source_png(tmp_path / "source.png", seed=3)
-    driving = write_pose_npz(tmp_path / "long.npz", frames=40, fps=10.0, seed=3)
+    driving = write_pose_npz(tmp_path / "long.npz", frames=30, fps=10.0, seed=3)
     out = tmp_path / "long.webm"
     work_dir = tmp_path / "long.webm.work"
-    process = popen_cli("animate", source, driving, "-o", out, "--model", "builtin:tiny", "--steps", "8",
+    process = popen_cli("animate", source, driving, "-o", out, "--model", "builtin:tiny", "--steps", "4",
                         "--no-align", "--json")
     for line in process.stdout:
         if json.loads(line)["event"] == "frame":
@@ -109,17 +109,17 @@ def test_ctrl_c_keeps_frames_then_resume_finishes_the_video(tmp_path):
     assert f"continue with: studio-cli resume {work_dir}" in stderr
     assert json.loads(rest.splitlines()[-1]) == {"event": "error", "message": "cancelled by the user", "exit_code": 130}
     kept = png_count(work_dir / "frames")
-    assert 1 <= kept < 40 and not out.exists()
+    assert 1 <= kept < 30 and not out.exists()
 
     resumed = run_cli("resume", work_dir, "--json")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     events = json_events(resumed.stdout)
-    _check_event_order(events, frames=list(range(kept, 40)))
+    _check_event_order(events, frames=list(range(kept, 30)))
     render, done = events[1], events[-1]
-    assert (render["frames_done"], render["frames_total"]) == (kept, 40)
-    assert (done["frames"], done["rendered"], done["output"]) == (40, 40 - kept, str(out))
-    assert png_count(work_dir / "frames") == 40
-    assert video_frame_count(out) == 40
+    assert (render["frames_done"], render["frames_total"]) == (kept, 30)
+    assert (done["frames"], done["rendered"], done["output"]) == (30, 30 - kept, str(out))
+    assert png_count(work_dir / "frames") == 30
+    assert video_frame_count(out) == 30
 
 
 def test_batch_shard_skips_existing_outputs_and_renders_its_share(tmp_path):

@@ -32,21 +32,85 @@ KILL_SEED = 20261128  # fixes which frame counts trigger the kills; the moment w
 PAUSE_AFTER_FRAME = 0.15  # s; the child waits after each frame so a kill can land before the run ends
 CHILD_TIMEOUT = 40  # s; a child that runs longer than this is stuck
 
-# The render process: open a work dir, run it to the end, report messages. Resumes each dir given.
-RUNNER = """
-import sys, time
+# A render process: open each work dir given and run it to the end, printing the job's messages.
+RUN_JOBS = """
+import time
 from engine.events import FrameReady, Message
 from engine.jobs import RenderJob
 
-pause = float(sys.argv[1])
-for work_dir in sys.argv[2:]:
-    for event in RenderJob.open(work_dir).run():
-        if isinstance(event, Message):
-            print(work_dir, event.text, flush=True)
-        if isinstance(event, FrameReady) and pause:
-            time.sleep(pause)
-print("finished", flush=True)
+
+def run_jobs(pause, work_dirs):
+    for work_dir in work_dirs:
+        for event in RenderJob.open(work_dir).run():
+            if isinstance(event, Message):
+                print(work_dir, event.text, flush=True)
+            if isinstance(event, FrameReady) and pause:
+                time.sleep(pause)
 """
+# Starting Python with torch and diffusers costs seconds of CPU, and the test needs several render
+# processes; so one process imports the engine once and forks a fresh render process per request
+# ("start PAUSE DIR..." -> "pid N"; "wait N" -> "status N CODE"). It never runs torch itself, so
+# its children fork from a clean state. The final resume still runs in a brand-new interpreter.
+FORK_SERVER = RUN_JOBS + """
+import os, sys, traceback
+import engine.pipeline, engine.models.components  # noqa: F401  (the slow imports, done once)
+
+for line in sys.stdin:
+    command, *args = line.split()
+    if command == "start":
+        pid = os.fork()
+        if pid == 0:
+            sys.stdout = sys.stderr  # this pipe carries the server's replies only
+            code = 0
+            try:
+                run_jobs(float(args[0]), args[1:])
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        print("pid", pid, flush=True)
+    elif command == "wait":
+        _, status = os.waitpid(int(args[0]), 0)
+        print("status", args[0], os.waitstatus_to_exitcode(status), flush=True)
+"""
+RESUME = RUN_JOBS + """
+import sys
+run_jobs(0.0, sys.argv[1:])
+"""
+
+
+class ForkServer:
+    """Render processes on demand, forked from one process that has the engine imported."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", FORK_SERVER], cwd=REPO, env=_child_env(), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True,
+        )
+
+    def _ask(self, line: str) -> list[str]:
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        reply = self.process.stdout.readline().split()
+        assert reply, "the fork server died; see the captured stderr"
+        return reply
+
+    def start(self, work_dirs: list[Path], pause: float) -> int:
+        return int(self._ask(f"start {pause} " + " ".join(map(str, work_dirs)))[1])
+
+    def wait(self, pid: int) -> int:
+        return int(self._ask(f"wait {pid}")[2])
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=CHILD_TIMEOUT)
+
+
+def _child_env() -> dict[str, str]:
+    # 2 shared cores: one thread per render process avoids oversubscription (and is the same everywhere).
+    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +131,13 @@ def _create(work_dir: Path, inputs) -> RenderJob:
     return RenderJob.create(work_dir, source, driving, SETTINGS, model=TINY_MODEL, align=False)
 
 
-def _start(tmp_path: Path, work_dirs: list[Path], pause: float) -> subprocess.Popen:
-    script = tmp_path / "run_job.py"
-    script.write_text(RUNNER)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}  # 2 shared cores: no oversubscription
-    return subprocess.Popen(
-        [sys.executable, str(script), str(pause), *map(str, work_dirs)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def _resume_in_a_new_interpreter(work_dirs: list[Path]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME, *map(str, work_dirs)], cwd=REPO, env=_child_env(),
+        capture_output=True, text=True, timeout=CHILD_TIMEOUT,
     )
-
-
-def _finish(process: subprocess.Popen) -> str:
-    out, err = process.communicate(timeout=CHILD_TIMEOUT)
-    assert process.returncode == 0, f"render process failed:\n{err[-3000:]}"
-    return out
+    assert done.returncode == 0, f"the resume failed:\n{done.stderr[-3000:]}"
+    return done.stdout
 
 
 def _frame_names(work_dir: Path) -> list[str]:
@@ -106,28 +163,33 @@ def test_sigkill_at_random_frames_then_resume_is_bit_identical(tmp_path, inputs)
         _create(work_dir, inputs)
 
     # 1. the uninterrupted run and three runs to kill, side by side
-    reference = _start(tmp_path, [reference_dir], pause=0)
-    victims = {work_dir: _start(tmp_path, [work_dir], PAUSE_AFTER_FRAME) for work_dir in killed_dirs}
-    thresholds = dict(zip(killed_dirs, choices))
-    kill_at: dict[Path, float] = {}
-    seen: dict[Path, set[str]] = {work_dir: set() for work_dir in killed_dirs}
-    deadline = time.monotonic() + CHILD_TIMEOUT
-    while victims and time.monotonic() < deadline:
-        for work_dir, process in list(victims.items()):
-            names = _frame_names(work_dir)
-            for name in set(names) - seen[work_dir]:  # (b) a frame is complete the moment it appears
-                _decoded(work_dir / "frames" / name)
-                seen[work_dir].add(name)
-            if len(names) >= thresholds[work_dir] and work_dir not in kill_at:
-                kill_at[work_dir] = time.monotonic() + random.uniform(0, PAUSE_AFTER_FRAME + 0.1)
-            if work_dir in kill_at and time.monotonic() >= kill_at[work_dir]:
-                process.send_signal(signal.SIGKILL)
-                process.wait(timeout=10)
-                assert process.returncode == -signal.SIGKILL, process.stderr.read()[-3000:]
-                del victims[work_dir]
-        time.sleep(0.005)
-    assert not victims, "a render to kill never reached its frame"
-    _finish(reference)
+    server = ForkServer()
+    try:
+        reference = server.start([reference_dir], pause=0)
+        victims = {work_dir: server.start([work_dir], PAUSE_AFTER_FRAME) for work_dir in killed_dirs}
+        thresholds = dict(zip(killed_dirs, choices))
+        kill_at: dict[Path, float] = {}
+        seen: dict[Path, set[str]] = {work_dir: set() for work_dir in killed_dirs}
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while victims and time.monotonic() < deadline:
+            for work_dir, pid in list(victims.items()):
+                names = _frame_names(work_dir)
+                for name in set(names) - seen[work_dir]:  # (b) a frame is complete the moment it appears
+                    _decoded(work_dir / "frames" / name)
+                    seen[work_dir].add(name)
+                if len(names) >= thresholds[work_dir] and work_dir not in kill_at:
+                    kill_at[work_dir] = time.monotonic() + random.uniform(0, PAUSE_AFTER_FRAME + 0.1)
+                if work_dir in kill_at and time.monotonic() >= kill_at[work_dir]:
+                    os.kill(pid, signal.SIGKILL)
+                    assert server.wait(pid) == -signal.SIGKILL
+                    del victims[work_dir]
+            time.sleep(0.005)
+        for pid in victims.values():  # stuck: stop them before failing
+            os.kill(pid, signal.SIGKILL)
+        assert not victims, "a render to kill never reached its frame"
+        assert server.wait(reference) == 0, "the uninterrupted render failed"
+    finally:
+        server.close()
 
     # 2. what a kill leaves: only complete frames, fewer than all of them
     expected = {name: _decoded(reference_dir / "frames" / name) for name in _frame_names(reference_dir)}
@@ -142,7 +204,7 @@ def test_sigkill_at_random_frames_then_resume_is_bit_identical(tmp_path, inputs)
         kept_inodes[work_dir] = {name: (work_dir / "frames" / name).stat().st_ino for name in names}
 
     # 3. resume all three in another process: it continues (frames on disk untouched) and matches exactly
-    out = _finish(_start(tmp_path, killed_dirs, pause=0))
+    out = _resume_in_a_new_interpreter(killed_dirs)
     for work_dir in killed_dirs:
         assert f"{work_dir} resuming after frame {len(kept_inodes[work_dir])}" in out
         assert _frame_names(work_dir) == sorted(expected)

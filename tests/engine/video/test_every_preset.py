@@ -47,7 +47,7 @@ def _decode(path):
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
-        return frames, stream.codec_context.name, (stream.width, stream.height), stream.average_rate, container
+        return frames, stream.codec_context.name, (stream.width, stream.height), stream.average_rate
 
 
 def test_the_bundled_presets_are_the_ones_users_type():
@@ -61,7 +61,7 @@ def test_each_video_preset_decodes_with_the_right_frames_size_rate_and_codec(tmp
     output = tmp_path / f"out{preset.extension}"
     result = export_frames(store, output, preset, FPS)
     assert result.frames == FRAMES and output.is_file()
-    frames, codec, size, rate, _ = _decode(output)
+    frames, codec, size, rate = _decode(output)
     assert (len(frames), codec, size, rate) == (FRAMES, DECODED_CODEC[preset_id], (WIDTH, HEIGHT), FPS)
     if preset_id == "lossless":
         assert all(np.array_equal(frame, _blocks(i)) for i, frame in enumerate(frames))
@@ -74,7 +74,7 @@ def test_each_video_preset_decodes_with_the_right_frames_size_rate_and_codec(tmp
 def test_lossless_keeps_every_pixel_of_random_frames(tmp_path):
     store = _store(tmp_path, "noise", _noise)
     export_frames(store, tmp_path / "exact.mkv", load_preset("lossless"), Fraction(30000, 1001))
-    frames, codec, _, rate, _ = _decode(tmp_path / "exact.mkv")
+    frames, codec, _, rate = _decode(tmp_path / "exact.mkv")
     assert codec == "ffv1" and rate == Fraction(30000, 1001) and len(frames) == FRAMES
     for index, frame in enumerate(frames):
         assert np.array_equal(frame, store.read(index)) and np.array_equal(frame, _noise(index))
@@ -87,7 +87,7 @@ def test_png_sequence_keeps_every_pixel_of_random_frames(tmp_path):
     names = sorted(path.name for path in folder.iterdir())
     assert names == [f"{i:06d}.png" for i in range(FRAMES - 2)]
     for number, name in enumerate(names):
-        frames, codec, size, _, _ = _decode(folder / name)
+        frames, codec, size, _ = _decode(folder / name)
         assert (len(frames), codec, size) == (1, "png", (WIDTH, HEIGHT))
         assert np.array_equal(frames[0], _noise(number + 2))
 
