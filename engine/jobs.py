@@ -118,22 +118,27 @@ class RenderJob:
         path = work_dir / JOB_FILE
         if not path.is_file():
             raise InputError(f"{work_dir} is not a render work dir (no {JOB_FILE}); start a render with 'studio-cli animate'")
+        damaged = f"{path} is damaged"
+        keep = f"its frames in {work_dir / 'frames'} are kept, start a new render to continue"
         try:
             record = json.loads(path.read_text())
             version = int(record["format_version"])
-            if version > JOB_FORMAT_VERSION:
-                raise InputError(
-                    f"{path} was written by a newer TalkingPose Studio (job format {version}); "
-                    "update the studio to resume or export it"
-                )
-            spec = JobSpec.from_dict(record["spec"])
-        except StudioError:
-            raise
         except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
+        if version > JOB_FORMAT_VERSION:
             raise InputError(
-                f"{path} is damaged ({type(exc).__name__}); its frames in {work_dir / 'frames'} are kept, "
-                "start a new render to continue"
-            ) from None
+                f"{path} was written by a newer TalkingPose Studio (job format {version}); "
+                "update the studio to resume or export it"
+            )
+        try:
+            spec = JobSpec.from_dict(record["spec"])
+            fingerprints = record["fingerprints"]
+            if not all(isinstance(fingerprints.get(name), str) for name in ("source", "driving")):
+                raise KeyError("fingerprints")
+        except StudioError as exc:
+            raise InputError(f"{path} holds a bad value ({exc}); {keep}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
         return cls(work_dir, spec, record)
 
     # -- state ---------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ class Prefs:
     window_state: str = ""  # base64 of QMainWindow.saveState()
     show_overlay: bool = True
     last_project: dict[str, Any] = field(default_factory=dict)
-    export_preset: str = "mp4-h264"
+    export_preset: str = "web"
     export_audio: bool = True
 
     @staticmethod

@@ -9,6 +9,14 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # subprocesses too: tiny models run 10x+ slower on 2 contended threads
+
+
+def pytest_configure(config):
+    """Tiny test models are dominated by threading overhead on a 2-core machine: use one thread."""
+    import torch
+
+    torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

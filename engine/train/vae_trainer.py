@@ -39,6 +39,9 @@ class VaeTrainConfig:
     scale_images: int = 64  # images whose latents set scaling_factor
 
 
+INITIAL_LOGVAR = -8.0
+
+
 def small_vae_config(channels: Sequence[int] = (32, 64, 64, 64), layers_per_block: int = 1, norm_num_groups: int = 8,
                      latent_channels: int = 4, sample_size: int = 128) -> dict:
     """An AutoencoderKL config with SD's layout (len(channels) blocks; 4 give scale factor 8) but small widths."""
@@ -93,6 +96,10 @@ def train_vae(
     torch.manual_seed(config.seed)
     vae = AutoencoderKL(**small_vae_config(config.channels, config.layers_per_block, config.norm_num_groups,
                                            config.latent_channels, config.size)).to(device).train()
+    # Start near a deterministic autoencoder: with the posterior's std at ~1 (log-variance 0) the
+    # sampling noise swamps the small latents and a short CPU run never gets past blurry blobs.
+    with torch.no_grad():
+        vae.encoder.conv_out.bias[config.latent_channels:].fill_(INITIAL_LOGVAR)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=0.0)
     source = _ImageSource(images, config.seed)
     generator = torch.Generator().manual_seed(config.seed)

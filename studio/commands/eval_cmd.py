@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.errors import InputError, ModelError
+from engine.errors import InputError
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -45,6 +45,13 @@ def register(subparsers) -> argparse.ArgumentParser:
                        help="render SOURCE driven by DRIVING at each β and score against DRIVING")
     sweep.add_argument("--betas", default="0,0.01,0.05,0.1,0.2", help="comma-separated β values")
     sweep.add_argument("--no-independent", action="store_true", help="skip the independent-z_T-per-frame ablation")
+    sweep.add_argument("--poses", type=Path, metavar="NPZ",
+                       help="ground-truth pose file of DRIVING (default: extract poses from DRIVING)")
+    sweep.add_argument("--model", default="demo", help="model to render with (default: the bundled demo)")
+    sweep.add_argument("--steps", type=int, help="DDIM steps (default: the model's)")
+    sweep.add_argument("--cfg", type=float, help="guidance scale (default: the model's)")
+    sweep.add_argument("--seed", type=int, default=42, help="seed of z_T (default 42)")
+    sweep.add_argument("--size", help="render size WxH (default: the model's resolution); real frames are resized to it")
     parser.set_defaults(func=run)
     return parser
 
@@ -130,7 +137,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     betas = parse_betas(args.betas)
     render = make_sweep_renderer(source, driving, args)
     result = run_sweep(
-        render, lambda: iter_frames(driving, 0, args.frames), betas, not args.no_independent,
+        render, lambda: _resized(iter_frames(driving, 0, args.frames), args.render_size), betas, not args.no_independent,
         (1, args.delta) if args.delta != 1 else (1,), args.out_dir or Path("sweep"), tje_variant=args.variant,
         ssim_window=args.ssim_window,
     )
@@ -143,6 +150,41 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 
 def make_sweep_renderer(source: Path, driving: Path, args: argparse.Namespace):
-    """``render(beta, independent_noise) -> frames`` for the sweep; wired to the render job by the lead."""
-    raise ModelError("sweep mode is not wired to a render model in this build yet; render each β with "
-                     "'studio-cli animate --beta B' and score each video with 'studio-cli eval'")
+    """``render(beta, independent_noise) -> frames``: the model animates SOURCE with DRIVING's poses."""
+    from engine.config import RenderSettings, parse_size
+    from engine.events import FrameReady
+    from engine.pipeline import AnimationPipeline
+    from engine.pose.driving import open_driving
+    from engine.video.reader import read_image
+    from engine.weights import load_model
+
+    image = read_image(source)
+    drive = open_driving(args.poses or driving)
+    loaded = load_model(args.model)
+    defaults = dict(getattr(loaded.info, "defaults", None) or {})
+    width, height = parse_size(args.size) if args.size else tuple(getattr(loaded.info, "resolution", None) or (512, 512))
+    settings = RenderSettings(
+        steps=args.steps or int(defaults.get("steps", 30)), cfg=args.cfg if args.cfg is not None else float(defaults.get("cfg", 3.5)),
+        seed=args.seed, width=int(width), height=int(height), device="cpu" if args.device == "cpu" else "auto",
+    )
+    args.render_size = (settings.width, settings.height)
+    pipeline = AnimationPipeline.for_settings(loaded.components, settings)
+    end = drive.frames if args.frames is None else min(args.frames, drive.frames)
+
+    def render(beta: float, independent: bool):
+        variant = settings.replace(beta=beta, independent_noise=independent)
+        poses = drive.iter_pose_images(settings.width, settings.height, 0, end)
+        for event in pipeline.render(image, poses, variant):
+            if isinstance(event, FrameReady):
+                yield event.image
+
+    return render
+
+
+def _resized(frames, size):
+    import cv2
+
+    for frame in frames:
+        if (frame.shape[1], frame.shape[0]) != tuple(size):
+            frame = cv2.resize(frame, tuple(size), interpolation=cv2.INTER_AREA)
+        yield frame

@@ -276,8 +276,6 @@ def test_a_job_from_a_newer_version_is_refused_clearly(tmp_path, inputs):
         RenderJob.open(work_dir)
 
 
-@pytest.mark.xfail(strict=True, raises=(KeyError, TypeError),
-                   reason="engine/jobs.py check_inputs reads record['fingerprints'] unchecked (a raw KeyError/TypeError)")
 @pytest.mark.parametrize("fingerprints", ["missing", None])
 def test_a_job_file_without_fingerprints_is_a_clear_error(tmp_path, inputs, fingerprints):
     work_dir = tmp_path / "work"
