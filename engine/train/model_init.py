@@ -19,8 +19,8 @@ def architecture_configs(arch: ArchitectureConfig, size: int) -> tuple[dict, dic
         down, up = ("CrossAttnDownBlock2D",), ("CrossAttnUpBlock2D",)
     unet = dict(
         sample_size=size // 8,
-        in_channels=4,
-        out_channels=4,
+        in_channels=arch.latent_channels,
+        out_channels=arch.latent_channels,
         layers_per_block=arch.layers_per_block,
         block_out_channels=tuple(arch.unet_channels),
         down_block_types=down,
@@ -29,7 +29,7 @@ def architecture_configs(arch: ArchitectureConfig, size: int) -> tuple[dict, dic
         attention_head_dim=arch.attention_head_dim,
         norm_num_groups=arch.norm_num_groups,
     )
-    vae = small_vae_config(arch.vae_channels, arch.vae_layers, arch.norm_num_groups, 4, size)
+    vae = small_vae_config(arch.vae_channels, arch.vae_layers, arch.norm_num_groups, arch.latent_channels, size)
     clip = dict(
         hidden_size=arch.clip_hidden_size,
         intermediate_size=4 * arch.clip_hidden_size,
@@ -111,6 +111,7 @@ def prepare_vae(config: TrainConfig, dataset, out_dir: str | Path, cancel=None, 
         return folder
     arch = config.architecture if config.init == "none" else ArchitectureConfig()
     vae_config = VaeTrainConfig(channels=arch.vae_channels, layers_per_block=arch.vae_layers, norm_num_groups=arch.norm_num_groups,
+                                latent_channels=arch.latent_channels,
                                 size=config.size, steps=config.vae_steps, seed=config.seed, device=config.device)
     train_vae(dataset, vae_config, folder, cancel=cancel, on_step=on_step)
     return folder

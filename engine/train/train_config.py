@@ -45,6 +45,8 @@ class ArchitectureConfig:
     vae_channels: block widths of the small VAE; four levels give the usual scale factor 8.
     vae_layers: ResNet layers per VAE block.
     pose_guider_channels: Pose Guider widths (four levels: three stride-2 steps = the latent size).
+    latent_channels: channels of the VAE latent (SD: 4). The demo uses 8: a small VAE trained for
+        minutes on a CPU cannot squeeze 128x128 pictures into 16x16x4 without blurring them.
     """
 
     unet_channels: tuple[int, ...] = (32, 64, 128)
@@ -60,6 +62,7 @@ class ArchitectureConfig:
     vae_channels: tuple[int, ...] = (32, 64, 64, 64)
     vae_layers: int = 1
     pose_guider_channels: tuple[int, int, int, int] = (16, 32, 64, 128)
+    latent_channels: int = 8
 
     def __post_init__(self) -> None:
         for name in ("unet_channels", "vae_channels", "pose_guider_channels"):
@@ -68,7 +71,7 @@ class ArchitectureConfig:
                 raise SettingsError(f"architecture.{name}", f"must be a list of positive whole numbers (got {value!r})")
             object.__setattr__(self, name, tuple(value))
         for name in ("layers_per_block", "attention_head_dim", "norm_num_groups", "cross_attention_dim", "clip_hidden_size",
-                     "clip_layers", "clip_heads", "clip_image_size", "clip_patch_size", "vae_layers"):
+                     "clip_layers", "clip_heads", "clip_image_size", "clip_patch_size", "vae_layers", "latent_channels"):
             _positive_int(f"architecture.{name}", getattr(self, name))
         if len(self.vae_channels) != 4:
             raise SettingsError("architecture.vae_channels", "needs exactly 4 widths (a VAE scale factor of 8, as the Pose Guider expects)")

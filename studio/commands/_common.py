@@ -19,7 +19,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from engine.errors import SettingsError
 
@@ -47,6 +47,12 @@ def exit_codes_epilog() -> str:
     from studio.cli import EXIT_CODES
 
     return EXIT_CODES
+
+
+def add_output_mode_options(parser: argparse.ArgumentParser) -> None:
+    """``--json`` and ``--quiet``: what :func:`command_session` reads to make the command's Reporter."""
+    parser.add_argument("--json", action="store_true", help="print one JSON event per line on stdout (see docs/cli.md)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or notes; errors only")
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -118,10 +124,10 @@ class Reporter:
                     dynamic_ncols=True, leave=True, smoothing=0.1, mininterval=interval)
 
 
-def progress_callback(reporter: Reporter, event: str, desc: str, unit: str = "frame"):
-    """An ``on_progress(done, total)`` for engine calls: a bar plus throttled JSON events.
-
-    Returns (callback, close)."""
+@contextlib.contextmanager
+def reported_progress(reporter: Reporter, event: str, desc: str, unit: str = "frame") -> Iterator[Callable[[int, int], None]]:
+    """An ``on_progress(done, total)`` for engine calls inside the block: a bar plus throttled JSON
+    events; the bar is closed when the block ends, however it ends."""
     state: dict[str, Any] = {"bar": None, "done": 0}
 
     def on_progress(done: int, total: int) -> None:
@@ -137,11 +143,11 @@ def progress_callback(reporter: Reporter, event: str, desc: str, unit: str = "fr
         state["done"] = done
         reporter.emit_throttled(event, done, total)
 
-    def close() -> None:
+    try:
+        yield on_progress
+    finally:
         if state["bar"] is not None:
             state["bar"].close()
-
-    return on_progress, close
 
 
 @contextlib.contextmanager
@@ -173,6 +179,15 @@ def native_logs_silenced() -> Iterator[None]:
         sys.stderr = python_stderr
         os.dup2(saved, 2)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def driving_analysis_progress(reporter: Reporter) -> Iterator[Callable[[int, int], None]]:
+    """Progress of finding a driving video's keypoints, with MediaPipe's native log lines hidden.
+
+    The bar closes before stderr is restored: it writes to the stderr it was made with."""
+    with native_logs_silenced(), reported_progress(reporter, "analysis", "analysing driving video") as on_progress:
+        yield on_progress
 
 
 def resume_command(work_dir: Path) -> str:
@@ -208,6 +223,14 @@ def cancel_on_signals(reporter: Reporter) -> Iterator[Any]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def command_session(args: argparse.Namespace) -> Iterator[tuple[Reporter, Any]]:
+    """One command run: its Reporter (from ``--json``/``--quiet``) and a CancelToken that Ctrl-C sets."""
+    reporter = Reporter(args.json, args.quiet)
+    with cancel_on_signals(reporter) as cancel:
+        yield reporter, cancel
 
 
 # -- user config -------------------------------------------------------------------------------

@@ -33,13 +33,14 @@ from studio.commands._checks import (
 from studio.commands._common import (
     HelpFormatter,
     Reporter,
-    cancel_on_signals,
+    add_output_mode_options,
+    command_session,
     config_path,
+    driving_analysis_progress,
     exit_codes_epilog,
     load_animate_defaults,
-    native_logs_silenced,
     parse_time,
-    progress_callback,
+    reported_progress,
     resume_command,
 )
 
@@ -68,15 +69,15 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
     drive.add_argument("--no-align", action="store_true", help="use the driving poses as they are (no fitting to the source person)")
     drive.add_argument("--smooth", type=float, metavar="S", help="smooth the driving keypoints (0 = off, 1 = strong)")
     out = parser.add_argument_group("output")
-    out.add_argument("--preset", metavar="NAME|FILE", help="export preset (see 'studio-cli presets list'; default from OUT's extension)")
-    out.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
+    add_export_options(out, "export preset (see 'studio-cli presets list'; default from OUT's extension)")
     out.add_argument("--work-dir", type=Path, metavar="DIR", help="where frames go as they render (default OUT.work next to OUT)")
     out.add_argument("--resume", action="store_true", help="continue the frames an earlier run of this command left in the work dir")
 
 
-def add_output_mode_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON event per line on stdout (see docs/cli.md)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar or notes; errors only")
+def add_export_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, preset_help: str) -> None:
+    """``--preset`` and ``--no-audio``: how OUT is encoded (``animate``, ``export`` and ``resume``)."""
+    parser.add_argument("--preset", metavar="NAME|FILE", help=preset_help)
+    parser.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -96,8 +97,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``animate`` and return the exit code."""
-    reporter = Reporter(args.json, args.quiet)
-    with cancel_on_signals(reporter) as cancel:
+    with command_session(args) as (reporter, cancel):
         animate(args, reporter, cancel)
     return 0
 
@@ -210,12 +210,8 @@ def analyse_driving(path: Path, cache_dir: Path, reporter: Reporter, cancel) -> 
     """Find the driving video's keypoints once (cached in the work dir) with a progress bar."""
     from engine.pose.extract import extract_poses
 
-    on_progress, close = progress_callback(reporter, "analysis", "analysing driving video")
-    with native_logs_silenced():
-        try:
-            extract_poses(path, cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
-        finally:
-            close()
+    with driving_analysis_progress(reporter) as on_progress:
+        extract_poses(path, cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
 
 
 def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Reporter, cancel, components=None) -> dict[str, Any]:
@@ -223,12 +219,8 @@ def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Report
     from engine.events import Done, FrameReady, Message, Progress
 
     started = time.perf_counter()
-    on_progress, close = progress_callback(reporter, "analysis", "analysing driving video")
-    with native_logs_silenced():  # MediaPipe: the driving video, and the source person for alignment
-        try:
-            job.driving(cancel, on_progress)
-        finally:
-            close()
+    with driving_analysis_progress(reporter) as on_progress:  # and the source person, for alignment
+        job.driving(cancel, on_progress)
     total, done_before = job.frames_total, job.frames_done
     reporter.emit("render", frames_total=total, frames_done=done_before, model=job.spec.model,
                   settings=job.spec.settings.to_dict(), output_fps=job.output_fps)
@@ -265,14 +257,12 @@ def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Report
         if bar is not None:
             bar.close()
 
-    on_progress, close = progress_callback(reporter, "export", f"writing {out.name}")
-    try:
-        written = job.export(out, preset, audio, cancel=cancel, on_progress=on_progress)
-    except Cancelled:
-        reporter.info(f"export stopped; all frames are kept; finish with: {resume_command(job.work_dir)}")
-        raise
-    finally:
-        close()
+    with reported_progress(reporter, "export", f"writing {out.name}") as on_progress:
+        try:
+            written = job.export(out, preset, audio, cancel=cancel, on_progress=on_progress)
+        except Cancelled:
+            reporter.info(f"export stopped; all frames are kept; finish with: {resume_command(job.work_dir)}")
+            raise
     frames = job.frames_done
     seconds = time.perf_counter() - started
     reporter.emit("done", output=str(written), work_dir=str(job.work_dir), frames=frames, rendered=rendered,

@@ -13,13 +13,13 @@ from pathlib import Path
 from studio.commands._checks import check_output, choose_preset, preset_reference
 from studio.commands._common import (
     HelpFormatter,
-    Reporter,
-    cancel_on_signals,
+    add_output_mode_options,
+    command_session,
     exit_codes_epilog,
     native_logs_silenced,
-    progress_callback,
+    reported_progress,
 )
-from studio.commands.animate_cmd import add_output_mode_options
+from studio.commands.animate_cmd import add_export_options
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -32,8 +32,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("work_dir", type=Path, metavar="WORK_DIR", help="the work dir of a render")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="the video or PNG folder to write")
-    parser.add_argument("--preset", metavar="NAME|FILE", help="export preset (default from OUT's extension)")
-    parser.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
+    add_export_options(parser, "export preset (default from OUT's extension)")
     add_output_mode_options(parser)
     parser.set_defaults(func=run)
     return parser
@@ -44,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.jobs import RenderJob
 
     started = time.perf_counter()
-    reporter = Reporter(args.json, args.quiet)
-    with cancel_on_signals(reporter) as cancel:
+    with command_session(args) as (reporter, cancel):
         job = RenderJob.open(args.work_dir)
         with native_logs_silenced():  # the job's driving input opens (MediaPipe for alignment)
             job.driving(cancel)
@@ -53,11 +51,8 @@ def run(args: argparse.Namespace) -> int:
         out = check_output(args.output, preset)
         frames = job.frames_done
         reporter.emit("start", command="export", work_dir=str(job.work_dir), output=str(out), preset=preset.id)
-        on_progress, close = progress_callback(reporter, "export", f"writing {out.name}")
-        try:
+        with reported_progress(reporter, "export", f"writing {out.name}") as on_progress:
             written = job.export(out, preset_reference(preset), not args.no_audio, cancel=cancel, on_progress=on_progress)
-        finally:
-            close()
         total = job.frames_total
         seconds = time.perf_counter() - started
         reporter.emit("done", output=str(written), work_dir=str(job.work_dir), frames=frames, frames_total=total,

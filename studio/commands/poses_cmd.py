@@ -15,12 +15,12 @@ from studio.commands._checks import check_driving, check_writable_folder
 from studio.commands._common import (
     HelpFormatter,
     Reporter,
-    cancel_on_signals,
+    add_output_mode_options,
+    command_session,
+    driving_analysis_progress,
     exit_codes_epilog,
-    native_logs_silenced,
-    progress_callback,
+    reported_progress,
 )
-from studio.commands.animate_cmd import add_output_mode_options
 
 PREVIEW_MAX_SIDE = 720  # a check, not a deliverable: keep it quick to write and to open
 
@@ -45,12 +45,11 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``poses`` and return the exit code."""
     started = time.perf_counter()
-    reporter = Reporter(args.json, args.quiet)
     if not args.smooth >= 0:
         raise SettingsError("smooth", f"must be 0 or more (got {args.smooth})")
     out = _checked_output(args.output, ".npz", "POSES")
     preview = _checked_output(args.preview, ".mp4", "--preview") if args.preview is not None else None
-    with cancel_on_signals(reporter) as cancel:
+    with command_session(args) as (reporter, cancel):
         driving = check_driving(args.driving)
         if driving.kind == "pose_video":
             raise InputError(f"{driving.path.name} is already a pose drawing, not a video of a person; "
@@ -83,12 +82,8 @@ def _poses_of(driving, smooth: float, reporter: Reporter, cancel):
         return smooth_sequence(seq, smooth) if smooth > 0 else seq
     from engine.pose.extract import extract_poses
 
-    on_progress, close = progress_callback(reporter, "analysis", "analysing driving video")
-    with native_logs_silenced():
-        try:
-            return extract_poses(driving.path, cancel=cancel, on_progress=on_progress, smooth=smooth)
-        finally:
-            close()
+    with driving_analysis_progress(reporter) as on_progress:
+        return extract_poses(driving.path, cancel=cancel, on_progress=on_progress, smooth=smooth)
 
 
 def _write_preview(seq, preview: Path, over_video: Path | None, reporter: Reporter, cancel) -> None:
@@ -96,12 +91,9 @@ def _write_preview(seq, preview: Path, over_video: Path | None, reporter: Report
 
     width, height = (seq.width, seq.height) if seq.width > 0 and seq.height > 0 else (512, 512)
     scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
-    on_progress, close = progress_callback(reporter, "preview", f"writing {preview.name}")
-    try:
+    with reported_progress(reporter, "preview", f"writing {preview.name}") as on_progress:
         write_pose_preview(seq, preview, round(width * scale), round(height * scale), over_video=over_video,
                            cancel=cancel, on_progress=on_progress)
-    finally:
-        close()
 
 
 def _checked_output(path: Path, suffix: str, what: str) -> Path:

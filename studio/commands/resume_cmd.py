@@ -17,13 +17,8 @@ from studio.commands._checks import (
     read_cli_record,
     write_cli_record,
 )
-from studio.commands._common import (
-    HelpFormatter,
-    Reporter,
-    cancel_on_signals,
-    exit_codes_epilog,
-)
-from studio.commands.animate_cmd import add_output_mode_options, render_and_export
+from studio.commands._common import HelpFormatter, add_output_mode_options, command_session, exit_codes_epilog
+from studio.commands.animate_cmd import add_export_options, render_and_export
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -36,8 +31,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("work_dir", type=Path, metavar="WORK_DIR", help="the work dir 'animate' printed")
     parser.add_argument("-o", "--output", type=Path, metavar="OUT", help="export here instead of the recorded output")
-    parser.add_argument("--preset", metavar="NAME|FILE", help="export preset instead of the recorded one")
-    parser.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
+    add_export_options(parser, "export preset instead of the recorded one")
     add_output_mode_options(parser)
     parser.set_defaults(func=run)
     return parser
@@ -47,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``resume`` and return the exit code."""
     from engine.jobs import RenderJob
 
-    reporter = Reporter(args.json, args.quiet)
-    with cancel_on_signals(reporter) as cancel:
+    with command_session(args) as (reporter, cancel):
         job = RenderJob.open(args.work_dir)
         record = read_cli_record(job.work_dir) or {}
         if args.output is None and "output" not in record:

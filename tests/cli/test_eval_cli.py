@@ -7,26 +7,14 @@ import ast
 import json
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from engine.errors import InputError, StudioError
 from studio.commands import eval_cmd
+from tests.synthetic_media import write_lossless_video
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _write_video(path: Path, frames: list[np.ndarray]) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=10)
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "bgr0"
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 @pytest.fixture
@@ -34,8 +22,8 @@ def videos(tmp_path, monkeypatch):
     monkeypatch.delenv("TPS_METRIC_WEIGHTS", raising=False)
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 200, (32, 40, 3)).astype(np.uint8) for _ in range(8)]
-    real = _write_video(tmp_path / "real.mkv", frames)
-    brighter = _write_video(tmp_path / "gen.mkv", [(f + 20).astype(np.uint8) for f in frames])
+    real = write_lossless_video(tmp_path / "real.mkv", frames)
+    brighter = write_lossless_video(tmp_path / "gen.mkv", [(f + 20).astype(np.uint8) for f in frames])
     return real, brighter
 
 

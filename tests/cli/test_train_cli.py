@@ -7,22 +7,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
-import torch
 
 from engine.pose.keypoints import Pose, PoseSequence
 from studio.cli import main
 
 SIZE = 32
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These machines share 2 cores between jobs: two torch threads contend badly on tiny tensors."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _pose(t: float) -> Pose:

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
-def write_lossless_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
-    """Write HxWx3 uint8 RGB frames losslessly, so decoded pixels equal the written ones."""
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "bgr0"
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+from tests.synthetic_media import write_lossless_video
 
 
 def moving_frames(count: int = 12, height: int = 48, width: int = 64, top: int = 200, seed: int = 0) -> list[np.ndarray]:

@@ -18,15 +18,6 @@ from engine.train.trainer import TRAINING_SCHEDULER_CONFIG, Trainer, draw_step_r
 SIZE = 32
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These machines share 2 cores between jobs: two torch threads contend badly on tiny tensors."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class PatternDataset(PairDataset):
     """Pairs of structured random images, deterministic by (seed, index)."""
 

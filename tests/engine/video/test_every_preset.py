@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine.video import FrameStore, export_frames, list_presets, load_preset
+from tests.synthetic_media import colour_blocks
 
 FPS = 25  # 4 centiseconds a frame: a rate GIF can hold exactly
 WIDTH, HEIGHT = 64, 48
@@ -22,13 +23,7 @@ LOSSY_TOLERANCE = {"web": 3, "hq": 3, "draft": 4, "hevc": 4, "prores": 3, "webm"
 
 
 def _blocks(index: int) -> np.ndarray:
-    """Four flat colour blocks whose brightness follows the index: easy for lossy codecs to keep."""
-    image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
-    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 220)]
-    for block, colour in enumerate(colours):
-        y, x = divmod(block, 2)
-        image[y * 24:(y + 1) * 24, x * 32:(x + 1) * 32] = np.array(colour) * (0.4 + 0.06 * index)
-    return image
+    return colour_blocks(index, WIDTH, HEIGHT, brightness_step=0.06)
 
 
 def _noise(index: int) -> np.ndarray:

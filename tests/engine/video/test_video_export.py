@@ -11,6 +11,7 @@ import pytest
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, InputError, OutputError
 from engine.video import AUDIO_SIDECAR, FrameStore, export_frames, iter_frames, load_preset
+from tests.synthetic_media import colour_blocks
 
 FPS = 25
 SIZE = (64, 48)
@@ -18,14 +19,7 @@ BURST_AT, BURST_LENGTH = 1.0, 0.1  # seconds into the driving clip
 
 
 def _picture(index: int) -> np.ndarray:
-    """Four flat colour blocks that change with the index (chroma-subsampling friendly)."""
-    width, height = SIZE
-    image = np.zeros((height, width, 3), np.uint8)
-    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 220)]
-    for block, colour in enumerate(colours):
-        y, x = divmod(block, 2)
-        image[y * 24:(y + 1) * 24, x * 32:(x + 1) * 32] = np.array(colour) * (0.4 + 0.05 * index)
-    return image
+    return colour_blocks(index, *SIZE)
 
 
 @pytest.fixture
