@@ -98,3 +98,23 @@ def test_list_weights_names_every_file_and_its_source(capsys):
     for name in ("vgg16-397923af.pth", "vgg.pth", "i3d_torchscript.pt", "resnet-50-kinetics.pth", "backbone.pth",
                  "syncnet_v2.model", "TPS_METRIC_WEIGHTS", "sha256 397923af"):
         assert name in text
+
+
+def test_sweep_on_the_demo_model_writes_table_and_plot(tmp_path, capsys):
+    samples, demo = REPO / "resources" / "samples", REPO / "resources" / "models" / "demo"
+    if not (demo / "model.json").is_file():
+        pytest.skip("the demo model is not bundled yet")
+    from PIL import Image
+
+    out = tmp_path / "sweep"
+    code = _run([
+        "eval", "--sweep", str(samples / "source.png"), str(samples / "driving.mp4"),
+        "--poses", str(samples / "driving_poses.npz"), "--frames", "6", "--steps", "2",
+        "--betas", "0,0.05", "--delta", "2", "--out-dir", str(out),
+    ])
+    assert code == 0
+    rows = (out / "table.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 3  # header + β 0, β 0.05, independent z_T
+    with Image.open(out / "plot.png") as plot:
+        assert plot.size[0] > 100 and plot.size[1] > 100
+    assert "0.05" in (out / "table.md").read_text()
