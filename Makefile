@@ -23,3 +23,5 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/engine_bench.py
+	$(VENV)/bin/python bench/export_bench.py
+	$(VENV)/bin/python bench/pose_bench.py

@@ -110,8 +110,10 @@ def prepare_vae(config: TrainConfig, dataset, out_dir: str | Path, cancel=None, 
     if (folder / "config.json").is_file():
         return folder
     arch = config.architecture if config.init == "none" else ArchitectureConfig()
+    # the VAE's latent must match the UNet it feeds: the tiny test model and SD-style models take 4
+    latent_channels = arch.latent_channels if config.init in ("none", "demo-arch") else 4
     vae_config = VaeTrainConfig(channels=arch.vae_channels, layers_per_block=arch.vae_layers, norm_num_groups=arch.norm_num_groups,
-                                latent_channels=arch.latent_channels,
+                                latent_channels=latent_channels,
                                 size=config.size, steps=config.vae_steps, seed=config.seed, device=config.device)
     train_vae(dataset, vae_config, folder, cancel=cancel, on_step=on_step)
     return folder
