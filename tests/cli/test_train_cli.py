@@ -81,6 +81,18 @@ def test_train_produces_a_library_model_that_renders(tmp_path, capsys):
     assert len(frames) == 2 and frames[0].shape == (SIZE, SIZE, 3)
     assert all(np.array_equal(a, b) for a, b in zip(frames, render(load_model(tmp_path / "run" / "model").components)))
 
+    # `animate` renders with it by its library name
+    cv2.imwrite(str(tmp_path / "source.png"), source[:, :, ::-1])
+    PoseSequence.from_poses([_pose(t) for t in (0.0, 0.5, 1.0)], 20.0, width=SIZE, height=SIZE).save(tmp_path / "drive.npz")
+    capsys.readouterr()
+    out = tmp_path / "out.mp4"
+    assert main(["animate", str(tmp_path / "source.png"), str(tmp_path / "drive.npz"), "-o", str(out), "--model", "tiny-test",
+                 "--steps", "2", "--size", f"{SIZE}x{SIZE}", "--no-align", "--no-audio", "--quiet"]) == 0
+    import av
+
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 3
+
     # the same name again is refused before any training, unless --replace
     assert main(["train", str(config)]) == 2
     assert "already in the library" in capsys.readouterr().err
