@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -71,15 +72,11 @@ class Components:
         folder = Path(folder)
         for name, module in self.modules().items():
             module.save_pretrained(folder / name, safe_serialization=True)
-        import json
-
         (folder / "scheduler").mkdir(parents=True, exist_ok=True)
         (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(self.scheduler_config, indent=2))
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> "Components":
-        import json
-
         folder = Path(folder)
         scheduler_file = folder / "scheduler" / "scheduler_config.json"
         scheduler_config = json.loads(scheduler_file.read_text()) if scheduler_file.exists() else dict(INFERENCE_SCHEDULER_CONFIG)

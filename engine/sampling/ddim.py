@@ -43,13 +43,3 @@ def denoise_steps(
         latents = scheduler.step(output.float(), t, latents.float(), eta=0.0).prev_sample.to(x.dtype)
         yield i + 1
     return latents
-
-
-def denoise(predict: Predictor, x: torch.Tensor, scheduler: DDIMScheduler, cfg: float, cancel: CancelToken | None = None) -> torch.Tensor:
-    """denoise_steps without progress: returns ẑ0."""
-    steps = denoise_steps(predict, x, scheduler, cfg, cancel)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            return finished.value
