@@ -52,6 +52,22 @@ def score(frames, truth, deltas=(1, 5)):
     return {name: entry["value"] for name, entry in comparison.metrics().items()}
 
 
+def vae_round_trip(vae, frames, size):
+    """decode(encode(frame)): the best any frame the model generates can score (the VAE's ceiling)."""
+    import torch
+
+    from engine.pipeline import image_to_tensor
+
+    out = []
+    with torch.no_grad():
+        dtype = next(vae.parameters()).dtype
+        for start in range(0, len(frames), 8):
+            batch = torch.cat([image_to_tensor(f, size, size) for f in frames[start:start + 8]]) * 2 - 1
+            decoded = vae.decode(vae.encode(batch.to(dtype)).latent_dist.mean).sample.float()
+            out += [((d.permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy() for d in decoded]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=3)
@@ -72,12 +88,13 @@ def main() -> None:
     pipeline = AnimationPipeline.for_settings(loaded.components, base)
     variants = [(b, False) for b in BETAS] + [(0.05, True)]
     rows: dict[str, list[dict]] = {}
-    copy_rows = []
+    copy_rows, vae_rows = [], []
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     for clip in range(args.clips):
         source, truth, poses = held_out_clip(clip, args.frames, size)
         copy_rows.append(score([source] * len(truth), truth))
+        vae_rows.append(score(vae_round_trip(loaded.components.vae, truth, size), truth))
         for beta, independent in variants:
             settings = base.replace(beta=beta, independent_noise=independent)
             frames = [e.image for e in pipeline.render(source, poses, settings) if isinstance(e, FrameReady)]
@@ -94,7 +111,8 @@ def main() -> None:
         return float(np.mean([r[key] for r in results]))
 
     keys = [k for k in copy_rows[0] if isinstance(copy_rows[0][k], (int, float))]
-    table = {"copy the source (baseline)": {k: mean(copy_rows, k) for k in keys}}
+    table = {"copy the source (baseline)": {k: mean(copy_rows, k) for k in keys},
+             "VAE round trip of the truth (ceiling)": {k: mean(vae_rows, k) for k in keys}}
     for name, results in rows.items():
         table[name] = {k: mean(results, k) for k in keys}
     report = {"model": args.model, "clips": args.clips, "frames": args.frames, "size": size, "steps": base.steps, "cfg": base.cfg, "table": table}

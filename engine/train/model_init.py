@@ -63,7 +63,9 @@ def initial_components(config: TrainConfig, vae_folder: str | Path | None = None
     if config.image_encoder:
         components.image_encoder = _load_image_encoder(Path(config.image_encoder))
     fresh_start = config.init in ("tiny", "none", "demo-arch")
-    if fresh_start or config.pose_guider_init == "gaussian":
+    if config.pose_guider_init == "kaiming":
+        components.pose_guider.init_kaiming(seed=config.seed)
+    elif fresh_start or config.pose_guider_init == "gaussian":
         components.pose_guider.init_gaussian(seed=config.seed)
     check_fits(components, config.size)
     return components.eval()

@@ -28,7 +28,7 @@ from engine.errors import InputError, SettingsError
 INITS = ("none", "tiny", "demo-arch")
 LOSSES = ("l1", "mse")
 MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
-POSE_GUIDER_INITS = ("gaussian", "keep")
+POSE_GUIDER_INITS = ("gaussian", "kaiming", "keep")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class ArchitectureConfig:
     clip_heads: int = 4
     clip_image_size: int = 64
     clip_patch_size: int = 8
-    vae_channels: tuple[int, ...] = (32, 64, 64, 64)
+    vae_channels: tuple[int, ...] = (16, 32, 64, 64)
     vae_layers: int = 1
     pose_guider_channels: tuple[int, int, int, int] = (16, 32, 64, 128)
     latent_channels: int = 8
@@ -97,8 +97,10 @@ class TrainConfig:
         ``[architecture]`` sizes), ``"tiny"`` (a few thousand parameters; for tests), or a model to
         fine-tune: a library model's name, ``"demo"``, a model folder or a released layout (its UNets,
         VAE and image encoder are the start).
-    pose_guider_init: ``"gaussian"`` (paper: Gaussian weights, zero last layer) or ``"keep"`` (keep the
-        init model's Pose Guider when fine-tuning).
+    pose_guider_init: ``"gaussian"`` (paper: Gaussian std 0.02, zero last layer), ``"kaiming"`` (He-normal
+        hidden layers, zero last layer: for small models trained from scratch, where the paper's init
+        leaves the pose signal ~1e4 times too weak) or ``"keep"`` (keep the init model's Pose Guider
+        when fine-tuning).
     vae: ``""`` (the init model's VAE, or a random small one), a path to a VAE folder (diffusers
         AutoencoderKL), or ``"train"``: first train a small VAE on the data (``vae_steps`` steps).
     image_encoder: ``""`` (the init model's, or a random small CLIP) or a path to a CLIP vision folder.

@@ -25,7 +25,7 @@ from engine.device import resolve_device
 class VaeTrainConfig:
     """Settings of ``train_vae``; the defaults make the demo model's VAE."""
 
-    channels: tuple[int, int, int, int] = (32, 64, 64, 64)
+    channels: tuple[int, int, int, int] = (16, 32, 64, 64)
     layers_per_block: int = 1
     norm_num_groups: int = 8
     latent_channels: int = 4
@@ -42,7 +42,7 @@ class VaeTrainConfig:
 INITIAL_LOGVAR = -8.0
 
 
-def small_vae_config(channels: Sequence[int] = (32, 64, 64, 64), layers_per_block: int = 1, norm_num_groups: int = 8,
+def small_vae_config(channels: Sequence[int] = (16, 32, 64, 64), layers_per_block: int = 1, norm_num_groups: int = 8,
                      latent_channels: int = 4, sample_size: int = 128) -> dict:
     """An AutoencoderKL config with SD's layout (len(channels) blocks; 4 give scale factor 8) but small widths."""
     return dict(
@@ -105,6 +105,8 @@ def train_vae(
     generator = torch.Generator().manual_seed(config.seed)
     for step in range(config.steps):
         check(cancel)
+        for group in optimizer.param_groups:
+            group["lr"] = vae_learning_rate(config, step)
         batch = _to_tensor([source.draw(step * config.batch_size + i) for i in range(config.batch_size)], config.size).to(device)
         posterior = vae.encode(batch).latent_dist
         latents = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(device)
@@ -122,6 +124,14 @@ def train_vae(
     if out_dir is not None:
         save_vae(vae, out_dir)
     return vae
+
+
+def vae_learning_rate(config: VaeTrainConfig, step: int) -> float:
+    """Cosine decay from ``lr`` to ``lr / 10`` over the run: the last steps sharpen the reconstructions."""
+    import math
+
+    progress = step / max(config.steps - 1, 1)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 @torch.no_grad()

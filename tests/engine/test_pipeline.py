@@ -152,6 +152,31 @@ def test_untrained_pose_guider_outputs_exact_zero(tiny_components, rgb):
     assert {"conv_in.weight", "blocks.5.bias", "conv_out.weight"} <= keys and "blocks.6.weight" not in keys
 
 
+def _hidden_pose_signal(guider, poses):
+    """How much the last hidden layer of the guider changes between two pose images."""
+    x = torch.nn.functional.silu(guider.conv_in(poses))
+    for block in guider.blocks:
+        x = torch.nn.functional.silu(block(x))
+    return float((x[0] - x[1]).abs().mean())
+
+
+def test_kaiming_init_keeps_the_pose_signal_that_the_papers_init_loses():
+    from engine.models.pose_guider import PoseGuider
+
+    poses = torch.zeros(2, 3, 128, 128)
+    poses[0, :, 40:60, 30:90] = 1.0  # two different "skeletons": bright bars in different places
+    poses[1, :, 70:90, 30:90] = 1.0
+    sizes = dict(block_out_channels=(16, 32, 64, 128), conditioning_embedding_channels=32)
+    gaussian, kaiming = PoseGuider(**sizes), PoseGuider(**sizes)
+    gaussian.init_gaussian(seed=0)
+    kaiming.init_kaiming(seed=0)
+    with torch.no_grad():
+        weak, strong = _hidden_pose_signal(gaussian, poses), _hidden_pose_signal(kaiming, poses)
+        assert torch.count_nonzero(kaiming(poses)) == 0  # conv_out still zero: adds nothing before training
+    assert strong > 100 * weak
+    assert strong > 1e-3
+
+
 def test_events_stream_frame_1_before_frame_2_is_computed(tiny_components, rgb):
     pulled = []
 
