@@ -27,22 +27,10 @@ from engine.config import RenderSettings  # noqa: E402
 from engine.events import FrameReady  # noqa: E402
 from engine.metrics.compare import FrameComparison  # noqa: E402
 from engine.pipeline import AnimationPipeline  # noqa: E402
-from engine.pose.draw import draw_pose  # noqa: E402
-from engine.train.motion import sample_motion  # noqa: E402
-from engine.train.puppets import render_puppet, sample_identity  # noqa: E402
+from engine.train.samples import held_out_clip  # noqa: E402
 from engine.weights import load_model  # noqa: E402
 
-HELD_OUT = 1_000_000
 BETAS = (0.0, 0.01, 0.05, 0.1, 0.2)
-
-
-def held_out_clip(index: int, frames: int, size: int):
-    identity = sample_identity(HELD_OUT + 500 + index)
-    motion = sample_motion(HELD_OUT + 700 + index, frames, 20.0, identity=identity)
-    source = render_puppet(identity, identity.rest_pose(), size, size)
-    truth = [render_puppet(identity, motion[k], size, size) for k in range(frames)]
-    poses = [draw_pose(motion[k], size, size) for k in range(frames)]
-    return source, truth, poses
 
 
 def score(frames, truth, deltas=(1, 5)):

@@ -71,6 +71,8 @@ class RenderJob:
         self.spec = spec
         self.record = record
         self._driving = None
+        self._source: np.ndarray | None = None
+        self._store = None
 
     # -- creating and opening ------------------------------------------------------------------
     @classmethod
@@ -144,9 +146,20 @@ class RenderJob:
     # -- state ---------------------------------------------------------------------------------
     @property
     def store(self):
-        from engine.video.frame_store import FrameStore
+        """The job's FrameStore (one per job: it keeps no state that could go stale)."""
+        if self._store is None:
+            from engine.video.frame_store import FrameStore
 
-        return FrameStore(self.work_dir)
+            self._store = FrameStore(self.work_dir)
+        return self._store
+
+    def source_image(self) -> np.ndarray:
+        """The source picture, read once per job object."""
+        if self._source is None:
+            from engine.video.reader import read_image
+
+            self._source = read_image(self.spec.source)
+        return self._source
 
     @property
     def frames_done(self) -> int:
@@ -177,9 +190,8 @@ class RenderJob:
         """The driving input, analysed once (pose cache in the work dir) and aligned to the source."""
         if self._driving is None:
             from engine.pose.driving import open_driving
-            from engine.video.reader import read_image
 
-            source = read_image(self.spec.source)
+            source = self.source_image()
             aspect = source.shape[1] / source.shape[0]
             align_to = _source_pose(source) if self.spec.align else None
             self._driving = open_driving(
@@ -192,7 +204,6 @@ class RenderJob:
     def run(self, cancel: CancelToken | None = None, components=None) -> Iterator[Event]:
         """Render the frames not on disk yet, writing each as it finishes; yields engine events."""
         from engine.pipeline import AnimationPipeline
-        from engine.video.reader import read_image
 
         started = time.perf_counter()
         self.check_inputs()
@@ -211,7 +222,7 @@ class RenderJob:
             yield Message(f"resuming after frame {resume.next_index} of {total}")
         components = components if components is not None else load_components(spec.model, settings)
         pipeline = AnimationPipeline.for_settings(components, settings)
-        source = read_image(spec.source)
+        source = self.source_image()
         poses = self._pose_images(driving, resume.next_index, total, cancel)
         written = 0
         for event in pipeline.render(source, poses, settings, cancel, resume=resume.state, first_index=resume.next_index):

@@ -33,6 +33,28 @@ DRIVING_IDENTITY_SEED = HELDOUT_IDENTITY_SEEDS.start + 8
 DRIVING_MOTION_SEED = HELDOUT_MOTION_SEEDS.start + 10
 
 
+EVAL_IDENTITY_SEEDS = HELDOUT_IDENTITY_SEEDS.start + 500  # + clip index: bench/demo_eval.py and the demo-model tests
+EVAL_MOTION_SEEDS = HELDOUT_MOTION_SEEDS.start + 700
+
+
+def held_out_clip(index: int, frames: int, size: int, fps: float = 20.0):
+    """(source, truth frames, pose images) of held-out evaluation clip ``index``.
+
+    One held-out identity performs one held-out motion: ``truth`` is what a perfect model would
+    draw, ``source`` is that identity at rest (the SOURCE), ``poses`` are the motion's pose
+    drawings (the DRIVING input). Neither the identity nor the motion is ever drawn in training.
+    """
+    from engine.pose.draw import draw_pose
+    from engine.train.motion import sample_motion
+
+    identity = sample_identity(EVAL_IDENTITY_SEEDS + index)
+    motion = sample_motion(EVAL_MOTION_SEEDS + index, frames, fps, identity=identity)
+    source = render_puppet(identity, identity.rest_pose(), size, size)
+    truth = [render_puppet(identity, motion[k], size, size) for k in range(frames)]
+    poses = [draw_pose(motion[k], size, size) for k in range(frames)]
+    return source, truth, poses
+
+
 def _encode(frames, path: Path, fps: float, size: int, crf: int) -> int:
     """Stream frames to an H.264 MP4 (temp name, then rename); returns the frame count."""
     partial = path.with_name(path.name + ".partial.mp4")
