@@ -214,6 +214,15 @@ def test_demo_architecture_builds_and_fits(tmp_path):
     assert torch.equal(components.reference_unet.conv_in.weight, components.denoising_unet.conv_in.weight)
 
 
+def test_vae_learning_rate_decays_from_lr_to_a_tenth():
+    from engine.train.vae_trainer import VaeTrainConfig, vae_learning_rate
+
+    config = VaeTrainConfig(steps=101, lr=1e-3)
+    rates = [vae_learning_rate(config, step) for step in range(101)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-4) and rates[50] == pytest.approx(5.5e-4)
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
 def test_small_vae_learns_and_its_scaling_factor_gives_unit_variance_latents(tmp_path):
     from diffusers import AutoencoderKL
 
@@ -224,8 +233,8 @@ def test_small_vae_learns_and_its_scaling_factor_gives_unit_variance_latents(tmp
     settings = dict(channels=(8, 8, 8, 8), norm_num_groups=4, size=32, batch_size=4, lr=1e-2, device="cpu", scale_images=8)
     untrained = train_vae(images, VaeTrainConfig(steps=0, **settings))
     losses = []
-    vae = train_vae(images, VaeTrainConfig(steps=50, **settings), tmp_path / "vae", on_step=lambda step, loss: losses.append(loss))
-    assert len(losses) == 50
+    vae = train_vae(images, VaeTrainConfig(steps=100, **settings), tmp_path / "vae", on_step=lambda step, loss: losses.append(loss))
+    assert len(losses) == 100
     assert reconstruction_error(vae, images, 32) < 0.85 * reconstruction_error(untrained, images, 32)
     assert vae.config.block_out_channels == (8, 8, 8, 8) and vae.config.latent_channels == 4
     # the factor was measured on random draws from these 8 images: scaled latents have about unit std on them
