@@ -21,7 +21,7 @@ from engine.pipeline import AnimationPipeline
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "models" / "demo"
 FRAMES = 8  # spread over 2 s of the clip, so the poses differ
-MARGIN = 0.02  # SSIM points above the copy baseline; set from the measured gap (see the README)
+MARGIN = 0.08  # SSIM points above the copy baseline (measured: 0.762 vs 0.604 on this clip; the bench table has all)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def rendered():
 
     loaded = load_model("demo")
     size = int(loaded.info.resolution[0])
-    source, truth, poses = held_out_clip(0, FRAMES * 5, size)
+    source, truth, poses = held_out_clip(1, FRAMES * 5, size)  # clip 1: the most motion of the three
     truth, poses = truth[::5], poses[::5]
     defaults = loaded.info.defaults
     settings = RenderSettings(width=size, height=size, device="cpu", steps=int(defaults["steps"]),
