@@ -47,15 +47,15 @@ def vae_round_trip(vae, frames, size):
     """decode(encode(frame)): the best any frame the model generates can score (the VAE's ceiling)."""
     import torch
 
-    from engine.pipeline import image_to_tensor
+    from engine.pipeline import image_to_tensor, latents_to_image
 
     out = []
     with torch.no_grad():
         dtype = next(vae.parameters()).dtype
         for start in range(0, len(frames), 8):
             batch = torch.cat([image_to_tensor(f, size, size) for f in frames[start:start + 8]]) * 2 - 1
-            decoded = vae.decode(vae.encode(batch.to(dtype)).latent_dist.mean).sample.float()
-            out += [((d.permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy() for d in decoded]
+            decoded = vae.decode(vae.encode(batch.to(dtype)).latent_dist.mean).sample
+            out += [latents_to_image(d[None]) for d in decoded]
     return out
 
 

@@ -41,14 +41,7 @@ class PoseGuider(ModelMixin, ConfigMixin):
         gets pose features that hardly change with the pose (measured on the first demo model:
         0.0004 mean change between frames against UNet activations of ~0.6).
         """
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        for conv in [self.conv_in, *self.blocks]:
-            fan_in = conv.weight.shape[1] * conv.weight.shape[2] * conv.weight.shape[3]
-            with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5)
-                conv.bias.zero_()
-        nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
+        self._init_hidden(lambda fan_in: (2.0 / fan_in) ** 0.5, seed)
 
     def forward(self, pose_image: torch.Tensor) -> torch.Tensor:
         """pose_image: (B, 3, H, W) in [0, 1] -> (B, C, H/8, W/8) features."""
@@ -59,10 +52,14 @@ class PoseGuider(ModelMixin, ConfigMixin):
 
     def init_gaussian(self, std: float = 0.02, seed: int | None = None) -> None:
         """Training init (paper 4.2): Gaussian weights, zero conv_out."""
+        self._init_hidden(lambda fan_in: std, seed)
+
+    def _init_hidden(self, std_for_fan_in, seed: int | None) -> None:
+        """Gaussian hidden convs with std ``std_for_fan_in(fan_in)``, zero biases, zero conv_out."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         for conv in [self.conv_in, *self.blocks]:
             with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std_for_fan_in(conv.weight[0].numel()))
                 conv.bias.zero_()
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)

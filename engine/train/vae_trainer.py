@@ -8,6 +8,7 @@ latents of unit variance.
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +129,6 @@ def train_vae(
 
 def vae_learning_rate(config: VaeTrainConfig, step: int) -> float:
     """Cosine decay from ``lr`` to ``lr / 10`` over the run: the last steps sharpen the reconstructions."""
-    import math
-
     progress = step / max(config.steps - 1, 1)
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
