@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError, SettingsError
-from studio.commands._common import config_path, load_animate_defaults, parse_time
-from studio.commands.batch_cmd import job_arguments, parse_shard, read_jobs
+from studio.cli._common import config_path, load_animate_defaults, parse_time
+from studio.cli.batch_cmd import job_arguments, parse_shard, read_jobs
 
 
 @pytest.mark.parametrize("text, fps, frame", [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.errors import InputError, StudioError
-from studio.commands import eval_cmd
+from studio.cli import eval_cmd
 from tests.synthetic_media import write_lossless_video
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_betas_must_be_numbers():
 def test_eval_and_metrics_import_no_qt():
     """House rule: engine/ never imports Qt or studio; studio-cli commands never import Qt."""
     forbidden = {"PySide6", "qasync"}
-    files = sorted((REPO / "engine" / "metrics").glob("*.py")) + [REPO / "studio" / "commands" / "eval_cmd.py"]
+    files = sorted((REPO / "engine" / "metrics").glob("*.py")) + [REPO / "studio" / "cli" / "eval_cmd.py"]
     assert len(files) >= 10
     for path in files:
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -45,9 +45,9 @@ def media(tmp_path) -> dict[str, Path]:
 
 @pytest.fixture
 def studio_model(qtbot, fake_backend):
-    from studio.project import Prefs
-    from studio.viewmodels.studio import StudioModel
-    from studio.worker import shutdown_workers
+    from studio.gui.project import Prefs
+    from studio.gui.viewmodels.studio import StudioModel
+    from studio.gui.worker import shutdown_workers
 
     model = StudioModel(fake_backend, Prefs())
     yield model

@@ -1,6 +1,6 @@
 """A scripted fake engine for the studio tests (no models, no decoding) and small test helpers.
 
-The fake engine follows studio.viewmodels.backend.Backend. Its pixels encode what was asked
+The fake engine follows studio.gui.viewmodels.backend.Backend. Its pixels encode what was asked
 (frame index, seed, beta) so tests can assert on what the window shows.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.errors import InputError, ModelError, OutputError
 from engine.events import Done, FrameReady, Message, Progress
-from studio.viewmodels.backend import DrivingInfo, PresetChoice, SourceInfo
+from studio.gui.viewmodels.backend import DrivingInfo, PresetChoice, SourceInfo
 
 FAKE_VIDEO_MAGIC = "FAKEVIDEO"
 OVERLAY_MARK = (255, 0, 255)  # the fake overlay paints the top-left pixel this colour

@@ -1,4 +1,4 @@
-"""studio.app: the qasync-driven screenshot flow, the `studio --screenshot` command, the crash guard."""
+"""studio.gui.app: the qasync-driven screenshot flow, the `studio --screenshot` command, the crash guard."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 
-from studio.app import example_inputs, install_excepthook, take_screenshot
-from studio.project import Prefs
-from studio.viewmodels.studio import StudioModel
-from studio.widgets.images import qimage_to_array
-from studio.widgets.main_window import MainWindow
+from studio.gui.app import example_inputs, install_excepthook, take_screenshot
+from studio.gui.project import Prefs
+from studio.gui.viewmodels.studio import StudioModel
+from studio.gui.widgets.images import qimage_to_array
+from studio.gui.widgets.main_window import MainWindow
 from studio_testkit import frame_value, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def test_studio_screenshot_command_writes_a_png(tmp_path, media):
     out = tmp_path / "window.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TALKINGPOSE_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
-        [sys.executable, "-m", "studio.app", "--screenshot", str(out), "--source", str(tmp_path / "missing.png"),
+        [sys.executable, "-m", "studio.gui.app", "--screenshot", str(out), "--source", str(tmp_path / "missing.png"),
          "--timeout", "60"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.project import Prefs
+from studio.gui.project import Prefs
 from studio_testkit import wait_until
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -53,10 +53,10 @@ def talk_inputs(tmp_path_factory) -> tuple[Path, Path]:
 def test_full_flow_with_the_tiny_model(qtbot, talk_inputs, tmp_path):
     from engine.jobs import TINY_MODEL
     from engine.video.reader import iter_frames, probe
-    from studio.viewmodels.backend import EngineBackend
-    from studio.viewmodels.render_queue import DONE
-    from studio.viewmodels.studio import StudioModel
-    from studio.widgets.main_window import MainWindow
+    from studio.gui.viewmodels.backend import EngineBackend
+    from studio.gui.viewmodels.render_queue import DONE
+    from studio.gui.viewmodels.studio import StudioModel
+    from studio.gui.widgets.main_window import MainWindow
 
     portrait, clip = talk_inputs
     model = StudioModel(EngineBackend(), Prefs())

@@ -6,10 +6,10 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from studio.project import Prefs
-from studio.viewmodels.render_queue import DONE
-from studio.viewmodels.studio import StudioModel
-from studio.widgets.main_window import MainWindow
+from studio.gui.project import Prefs
+from studio.gui.viewmodels.render_queue import DONE
+from studio.gui.viewmodels.studio import StudioModel
+from studio.gui.widgets.main_window import MainWindow
 from studio_testkit import wait_until
 
 TICK_MS = 10

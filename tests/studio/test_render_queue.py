@@ -7,8 +7,8 @@ import threading
 
 from engine.config import RenderSettings
 from engine.events import FrameReady
-from studio.project import Prefs
-from studio.viewmodels.render_queue import CANCELLED, DONE, FAILED, INTERRUPTED, RenderQueueModel, queue_path
+from studio.gui.project import Prefs
+from studio.gui.viewmodels.render_queue import CANCELLED, DONE, FAILED, INTERRUPTED, RenderQueueModel, queue_path
 from studio_testkit import frame_value, wait_until
 
 
@@ -121,7 +121,7 @@ def test_studio_render_uses_in_out_range_and_streams_into_preview(qtbot, loaded_
 
 
 def test_render_without_inputs_reports_error(qtbot, fake_backend):
-    from studio.viewmodels.studio import StudioModel
+    from studio.gui.viewmodels.studio import StudioModel
 
     model = StudioModel(fake_backend, Prefs())
     with qtbot.waitSignal(model.error, timeout=1000) as blocker:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.project import Prefs, Project
+from studio.gui.project import Prefs, Project
 from studio_testkit import OVERLAY_MARK, frame_value, wait_until
 
 
@@ -124,7 +124,7 @@ def test_preview_needs_inputs_and_reports_bad_settings(qtbot, studio_model, load
 
 
 def test_preview_without_source_says_what_to_do(qtbot, fake_backend):
-    from studio.viewmodels.studio import StudioModel
+    from studio.gui.viewmodels.studio import StudioModel
 
     model = StudioModel(fake_backend, Prefs())
     with qtbot.waitSignal(model.error, timeout=1000) as blocker:
@@ -147,7 +147,7 @@ def test_project_round_trip(qtbot, loaded_model, fake_backend, tmp_path):
     path = tmp_path / "scene.tpproj"
     assert loaded_model.save_project(path)
 
-    from studio.viewmodels.studio import StudioModel
+    from studio.gui.viewmodels.studio import StudioModel
 
     reopened = StudioModel(fake_backend, Prefs())
     with qtbot.waitSignal(reopened.driving.loaded, timeout=5000):
@@ -192,7 +192,7 @@ def test_project_load_rejects_wrong_files(tmp_path, text):
 
 
 def test_last_session_is_restored_on_next_start(qtbot, loaded_model, fake_backend):
-    from studio.viewmodels.studio import StudioModel
+    from studio.gui.viewmodels.studio import StudioModel
 
     loaded_model.settings.set(seed=1234)
     loaded_model.timeline.set_range(4, 9)
@@ -207,7 +207,7 @@ def test_last_session_is_restored_on_next_start(qtbot, loaded_model, fake_backen
 
 
 def test_last_session_with_deleted_inputs_restores_nothing(qtbot, loaded_model, fake_backend, media):
-    from studio.viewmodels.studio import StudioModel
+    from studio.gui.viewmodels.studio import StudioModel
 
     loaded_model.save_prefs()
     media["source"].unlink()

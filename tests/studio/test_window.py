@@ -10,12 +10,12 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from studio.project import Prefs
-from studio.viewmodels.render_queue import DONE, FAILED
-from studio.viewmodels.settings import BETA_TOOLTIP
-from studio.viewmodels.studio import StudioModel
-from studio.widgets.images import qimage_to_array
-from studio.widgets.main_window import MainWindow
+from studio.gui.project import Prefs
+from studio.gui.viewmodels.render_queue import DONE, FAILED
+from studio.gui.viewmodels.settings import BETA_TOOLTIP
+from studio.gui.viewmodels.studio import StudioModel
+from studio.gui.widgets.images import qimage_to_array
+from studio.gui.widgets.main_window import MainWindow
 from studio_testkit import OVERLAY_MARK, frame_value, wait_until
 
 

@@ -1,4 +1,4 @@
-"""studio.worker: engine generators on a thread, events as signals, cancel raised, errors as sentences."""
+"""studio.gui.worker: engine generators on a thread, events as signals, cancel raised, errors as sentences."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 from engine.errors import Cancelled, ModelError
 from engine.events import Done, Progress
-from studio.worker import Worker, describe_error, live_workers
+from studio.gui.worker import Worker, describe_error, live_workers
 
 
 def run_and_record(qtbot, worker: Worker, timeout: int = 5000) -> list[tuple]:

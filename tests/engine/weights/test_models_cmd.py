@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ModelError, StudioError
-from studio.commands import models_cmd
+from studio.cli import models_cmd
 
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Cancelled, InputError, SettingsError
-from studio.commands._checks import (
+from studio.cli._checks import (
     DEFAULT_SIZE,
     DrivingInfo,
     check_driving,
@@ -30,7 +30,7 @@ from studio.commands._checks import (
     preset_reference,
     write_cli_record,
 )
-from studio.commands._common import (
+from studio.cli._common import (
     HelpFormatter,
     Reporter,
     add_output_mode_options,

@@ -12,14 +12,14 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.errors import InputError, StudioError
 from engine.events import FrameReady
-from studio.project import Prefs, Project
-from studio.viewmodels.backend import IMAGE_SUFFIXES, Backend, EngineBackend
-from studio.viewmodels.media import DrivingModel, SourceModel
-from studio.viewmodels.preview import PreviewModel
-from studio.viewmodels.render_queue import JobEntry, RenderQueueModel
-from studio.viewmodels.settings import SettingsModel
-from studio.viewmodels.timeline import TimelineModel
-from studio.worker import Worker, start_worker
+from studio.gui.project import Prefs, Project
+from studio.gui.viewmodels.backend import IMAGE_SUFFIXES, Backend, EngineBackend
+from studio.gui.viewmodels.media import DrivingModel, SourceModel
+from studio.gui.viewmodels.preview import PreviewModel
+from studio.gui.viewmodels.render_queue import JobEntry, RenderQueueModel
+from studio.gui.viewmodels.settings import SettingsModel
+from studio.gui.viewmodels.timeline import TimelineModel
+from studio.gui.worker import Worker, start_worker
 
 
 class StudioModel(QObject):

@@ -10,8 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
-from studio.commands._checks import check_output, choose_preset, preset_reference
-from studio.commands._common import (
+from studio.cli._checks import check_output, choose_preset, preset_reference
+from studio.cli._common import (
     HelpFormatter,
     add_output_mode_options,
     command_session,
@@ -19,7 +19,7 @@ from studio.commands._common import (
     native_logs_silenced,
     reported_progress,
 )
-from studio.commands.animate_cmd import add_export_options
+from studio.cli.animate_cmd import add_export_options
 
 
 def register(subparsers) -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError, ModelError, OutputError, SettingsError
-from studio.commands._common import Reporter, TimeSpec
+from studio.cli._common import Reporter, TimeSpec
 
 CLI_RECORD = "cli.json"  # in a work dir: where animate exports (so resume can finish the job)
 CLI_RECORD_VERSION = 1

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QPushButton, QWidget,
 )
 
-from studio.viewmodels.backend import PresetChoice
+from studio.gui.viewmodels.backend import PresetChoice
 
 
 class ExportDialog(QDialog):

@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import studio.commands as commands
+    import studio.cli as commands
 
     parser = _Parser(
         prog="studio-cli",
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if module_info.name.endswith("_cmd"):
-            importlib.import_module(f"studio.commands.{module_info.name}").register(subparsers)
+            importlib.import_module(f"studio.cli.{module_info.name}").register(subparsers)
     return parser
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from studio.viewmodels.preview import PreviewModel
-from studio.widgets.images import ImageView
+from studio.gui.viewmodels.preview import PreviewModel
+from studio.gui.widgets.images import ImageView
 
 
 class PreviewPanel(QWidget):

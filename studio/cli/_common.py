@@ -44,7 +44,7 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 def exit_codes_epilog() -> str:
-    from studio.cli import EXIT_CODES
+    from studio.cli.main import EXIT_CODES
 
     return EXIT_CODES
 

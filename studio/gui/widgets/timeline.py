@@ -10,9 +10,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from studio.viewmodels.media import DrivingModel
-from studio.viewmodels.timeline import TimelineModel
-from studio.widgets.images import to_pixmap
+from studio.gui.viewmodels.media import DrivingModel
+from studio.gui.viewmodels.timeline import TimelineModel
+from studio.gui.widgets.images import to_pixmap
 
 PLAYHEAD_COLOUR = QColor(255, 80, 60)
 RANGE_COLOUR = QColor(80, 160, 255, 70)

@@ -16,9 +16,9 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from studio.project import data_dir
+from studio.gui.project import data_dir
 
-SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 log = logging.getLogger("studio")
 
 
@@ -83,7 +83,7 @@ async def take_screenshot(window, path: Path, source: Path | None, driving: Path
 
 def install_excepthook(report: Callable[[str], None]) -> None:
     """A bug in a slot must not kill the app: log the traceback and show one sentence."""
-    from studio.worker import describe_error
+    from studio.gui.worker import describe_error
 
     def hook(kind, error, tb):
         log.error("uncaught exception:\n%s", "".join(traceback.format_exception(kind, error, tb)))
@@ -103,9 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from studio.viewmodels.studio import StudioModel
-    from studio.widgets.main_window import MainWindow
-    from studio.worker import shutdown_workers
+    from studio.gui.viewmodels.studio import StudioModel
+    from studio.gui.widgets.main_window import MainWindow
+    from studio.gui.worker import shutdown_workers
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("TalkingPose Studio")

@@ -8,8 +8,8 @@ from typing import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.viewmodels.media import SourceModel
-from studio.widgets.images import ImageView
+from studio.gui.viewmodels.media import SourceModel
+from studio.gui.widgets.images import ImageView
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 

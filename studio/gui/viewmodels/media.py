@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from studio.viewmodels.backend import Backend, DrivingInfo, SourceInfo
-from studio.worker import Worker, start_worker
+from studio.gui.viewmodels.backend import Backend, DrivingInfo, SourceInfo
+from studio.gui.worker import Worker, start_worker
 
 THUMBNAIL_COUNT = 12
 THUMBNAIL_HEIGHT = 54

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from engine.errors import InputError, OutputError, SettingsError
-from studio.commands._checks import check_driving, check_writable_folder
-from studio.commands._common import (
+from studio.cli._checks import check_driving, check_writable_folder
+from studio.cli._common import (
     HelpFormatter,
     Reporter,
     add_output_mode_options,

@@ -19,9 +19,9 @@ from PySide6.QtCore import QObject, Signal
 from engine.config import RenderSettings
 from engine.errors import InputError, StudioError
 from engine.events import Done, FrameReady, Message, Progress
-from studio.project import data_dir, read_json, write_json_atomic
-from studio.viewmodels.backend import Backend
-from studio.worker import Worker, start_worker
+from studio.gui.project import data_dir, read_json, write_json_atomic
+from studio.gui.viewmodels.backend import Backend
+from studio.gui.worker import Worker, start_worker
 
 QUEUE_VERSION = 1
 QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = "queued", "running", "done", "cancelled", "failed", "interrupted"

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QWidget,
 )
 
-from studio.viewmodels.settings import BETA_RANGE, BETA_STEP, BETA_TOOLTIP, SEED_MAX, SIZES, SettingsModel
+from studio.gui.viewmodels.settings import BETA_RANGE, BETA_STEP, BETA_TOOLTIP, SEED_MAX, SIZES, SettingsModel
 
 BETA_TICKS = round((BETA_RANGE[1] - BETA_RANGE[0]) / BETA_STEP)
 

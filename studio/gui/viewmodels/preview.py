@@ -15,11 +15,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.errors import InputError, StudioError
 from engine.events import FrameReady, Message, Progress
-from studio.viewmodels.backend import Backend
-from studio.viewmodels.media import DrivingModel, SourceModel
-from studio.viewmodels.settings import SettingsModel
-from studio.viewmodels.timeline import TimelineModel
-from studio.worker import Worker, start_worker
+from studio.gui.viewmodels.backend import Backend
+from studio.gui.viewmodels.media import DrivingModel, SourceModel
+from studio.gui.viewmodels.settings import SettingsModel
+from studio.gui.viewmodels.timeline import TimelineModel
+from studio.gui.worker import Worker, start_worker
 
 DEBOUNCE_MS = 400
 

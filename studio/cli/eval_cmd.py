@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.real is None or args.generated is None:
         raise InputError("eval needs --real VIDEO and --generated VIDEO (or --sweep SOURCE DRIVING)")
     from engine.metrics.report import evaluate_videos, to_json_ready, write_report
-    from studio.commands._common import Reporter, cancel_on_signals
+    from studio.cli._common import Reporter, cancel_on_signals
 
     # Progress is a bar on stderr only: with --json, stdout must hold exactly one JSON object.
     reporter = Reporter(json_mode=args.json)

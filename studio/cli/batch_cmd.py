@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Cancelled, InputError, StudioError
-from studio.commands._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
-from studio.commands.animate_cmd import add_render_options, animate
+from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
+from studio.cli.animate_cmd import add_render_options, animate
 
 VALUE_FIELDS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "start", "end", "fps",
                 "smooth", "preset", "work_dir")

@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 
 from engine.errors import ModelError, SettingsError
-from studio.commands._common import REPO, HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
-from studio.commands.animate_cmd import animate
+from studio.cli._common import REPO, HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
+from studio.cli.animate_cmd import animate
 
 DEMO_MODEL_DIR = REPO / "resources" / "models" / "demo"
 SAMPLES_DIR = REPO / "resources" / "samples"

@@ -14,13 +14,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from studio.viewmodels.studio import StudioModel
-from studio.widgets.export_dialog import ExportDialog
-from studio.widgets.preview import PreviewPanel
-from studio.widgets.queue_panel import QueuePanel
-from studio.widgets.settings_panel import SettingsPanel
-from studio.widgets.source_panel import SourcePanel, dropped_paths
-from studio.widgets.timeline import TimelinePanel
+from studio.gui.viewmodels.studio import StudioModel
+from studio.gui.widgets.export_dialog import ExportDialog
+from studio.gui.widgets.preview import PreviewPanel
+from studio.gui.widgets.queue_panel import QueuePanel
+from studio.gui.widgets.settings_panel import SettingsPanel
+from studio.gui.widgets.source_panel import SourcePanel, dropped_paths
+from studio.gui.widgets.timeline import TimelinePanel
 
 VIDEO_FILTER = "Driving videos (*.mp4 *.mov *.mkv *.webm *.avi *.m4v *.npz);;All files (*)"
 PROJECT_FILTER = "TalkingPose projects (*.tpproj *.json);;All files (*)"

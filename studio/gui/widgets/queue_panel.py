@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
-from studio.viewmodels.render_queue import DONE, RUNNING, JobEntry, RenderQueueModel
-from studio.viewmodels.timeline import format_time
+from studio.gui.viewmodels.render_queue import DONE, RUNNING, JobEntry, RenderQueueModel
+from studio.gui.viewmodels.timeline import format_time
 
 
 def describe_speed(entry: JobEntry) -> str:

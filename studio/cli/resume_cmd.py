@@ -10,15 +10,15 @@ import argparse
 from pathlib import Path
 
 from engine.errors import InputError
-from studio.commands._checks import (
+from studio.cli._checks import (
     check_output,
     choose_preset,
     preset_reference,
     read_cli_record,
     write_cli_record,
 )
-from studio.commands._common import HelpFormatter, add_output_mode_options, command_session, exit_codes_epilog
-from studio.commands.animate_cmd import add_export_options, render_and_export
+from studio.cli._common import HelpFormatter, add_output_mode_options, command_session, exit_codes_epilog
+from studio.cli.animate_cmd import add_export_options, render_and_export
 
 
 def register(subparsers) -> argparse.ArgumentParser:

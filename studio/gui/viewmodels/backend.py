@@ -1,6 +1,6 @@
 """The engine as the view-models see it: one small interface, the real adapter, nothing about Qt.
 
-View-models call these methods only from worker tasks (studio.worker), never on the UI thread,
+View-models call these methods only from worker tasks (studio.gui.worker), never on the UI thread,
 except the cheap listing ones. Tests replace the whole thing with a scripted fake engine.
 Engine modules are imported lazily so the window opens even while a part is missing; a missing
 part becomes a clear StudioError when it is first needed.
@@ -19,7 +19,7 @@ import numpy as np
 from engine.cancel import CancelToken
 from engine.config import RenderSettings
 from engine.errors import StudioError
-from studio.project import data_dir
+from studio.gui.project import data_dir
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 

@@ -1,1 +1,0 @@
-"""studio-cli subcommands: each module has ``register(subparsers)``; its parser sets ``func(args) -> int``."""

@@ -1,0 +1,5 @@
+import sys
+
+from studio.gui.app import main
+
+sys.exit(main())
