@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SettingsError
+from engine.resources import resource_path
 
 CONTAINERS = {"mp4": "mp4", "mov": "mov", "webm": "webm", "mkv": "matroska", "gif": "gif", "png": None}  # id -> muxer
 DEFAULT_PRESET = "web"
@@ -74,7 +75,7 @@ class ExportPreset:
 
 def bundled_presets_dir() -> Path:
     """The folder of presets shipped with the studio (``resources/presets``)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "presets"
+    return resource_path("presets")
 
 
 def user_presets_dir() -> Path:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-import engine
 from engine.errors import ModelError, OutputError
 from engine.models.components import INFERENCE_SCHEDULER_CONFIG
+from engine.resources import resource_path
 from engine.weights.layouts import ReleasedLayout, detect_layout, is_released_layout, iter_released_components, load_released, unet_config_of
 from engine.weights.modelfolder import (
     MODEL_JSON,
@@ -58,7 +58,7 @@ def default_models_dir() -> Path:
 
 def demo_model_dir() -> Path:
     """The demo model bundled with the studio (resources/models/demo)."""
-    return Path(engine.__file__).resolve().parent.parent / "resources" / "models" / DEMO_NAME
+    return resource_path(f"models/{DEMO_NAME}")
 
 
 def check_model_name(name: str) -> str:

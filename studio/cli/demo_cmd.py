@@ -12,11 +12,12 @@ import argparse
 from pathlib import Path
 
 from engine.errors import ModelError, SettingsError
-from studio.cli._common import REPO, HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
+from engine.resources import resource_path
+from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
 from studio.cli.animate_cmd import animate
 
-DEMO_MODEL_DIR = REPO / "resources" / "models" / "demo"
-SAMPLES_DIR = REPO / "resources" / "samples"
+DEMO_MODEL_DIR = resource_path("models/demo")
+SAMPLES_DIR = resource_path("samples")
 SAMPLE_SOURCE = SAMPLES_DIR / "source.png"
 SAMPLE_DRIVING = SAMPLES_DIR / "driving_poses.npz"
 
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``demo`` and return the exit code."""
     missing = missing_demo_files()
     if missing:
-        names = ", ".join(str(path.relative_to(REPO)) for path in missing)
+        names = ", ".join(path.relative_to(resource_path()).as_posix() for path in missing)
         raise ModelError(f"the demo model is not bundled yet ({names} missing); "
                          "try 'studio-cli animate SOURCE DRIVING -o OUT --model NAME' with a model from 'studio-cli models list'")
     if args.frames is not None and args.frames < 1:

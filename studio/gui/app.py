@@ -16,9 +16,10 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from engine.resources import resource_path
 from studio.gui.project import data_dir
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = resource_path("samples")
 log = logging.getLogger("studio")
 
 
