@@ -186,8 +186,8 @@ def _write_video(plan: _Plan, path: Path) -> None:
 def _write_png_sequence(plan: _Plan, folder: Path) -> None:
     folder.mkdir()
     for done, index in plan.frames_done():
-        # The store's frames are PNG already: a byte copy is lossless and fast.
-        shutil.copyfile(plan.store.frame_path(index), folder / f"{done - 1:06d}.png")
+        # PNG frames (older work dirs) are byte-copied; WebP ones are decoded and written as PNG.
+        plan.store.copy_as_png(index, folder / f"{done - 1:06d}.png")
     if plan.audio_from is not None:
         with av.open(str(folder / AUDIO_SIDECAR), "w", format="wav") as container:
             plan.audio_track(container).finish()

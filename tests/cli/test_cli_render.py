@@ -88,7 +88,7 @@ def test_animate_json_config_defaults_refusal_and_export(tmp_path):
     assert png_count(folder) == 6
     for index in range(6):
         written = sorted(folder.glob("*.png"))[index]
-        assert np.array_equal(cv2.imread(str(written)), cv2.imread(str(work_dir / "frames" / f"{index:06d}.png")))
+        assert np.array_equal(cv2.imread(str(written)), cv2.imread(str(work_dir / "frames" / f"{index:06d}.webp")))
     assert os.path.isfile(out)
 
 
@@ -108,7 +108,7 @@ def test_ctrl_c_keeps_frames_then_resume_finishes_the_video(tmp_path):
     assert "Traceback" not in stderr
     assert f"continue with: studio-cli resume {work_dir}" in stderr
     assert json.loads(rest.splitlines()[-1]) == {"event": "error", "message": "cancelled by the user", "exit_code": 130}
-    kept = png_count(work_dir / "frames")
+    kept = len(list((work_dir / "frames").glob("*.webp")))
     assert 1 <= kept < 30 and not out.exists()
 
     resumed = run_cli("resume", work_dir, "--json")
@@ -118,7 +118,7 @@ def test_ctrl_c_keeps_frames_then_resume_finishes_the_video(tmp_path):
     render, done = events[1], events[-1]
     assert (render["frames_done"], render["frames_total"]) == (kept, 30)
     assert (done["frames"], done["rendered"], done["output"]) == (30, 30 - kept, str(out))
-    assert png_count(work_dir / "frames") == 30
+    assert len(list((work_dir / "frames").glob("*.webp"))) == 30
     assert video_frame_count(out) == 30
 
 

@@ -142,13 +142,16 @@ def _resume_in_a_new_interpreter(work_dirs: list[Path]) -> str:
 
 def _frame_names(work_dir: Path) -> list[str]:
     folder = work_dir / "frames"
-    return sorted(name for name in os.listdir(folder) if name.endswith(".png")) if folder.is_dir() else []
+    return sorted(name for name in os.listdir(folder) if name.endswith((".png", ".webp"))) if folder.is_dir() else []
 
 
 def _decoded(path: Path) -> np.ndarray:
-    """A frame file as pixels; fails the test if the PNG is torn (truncated or half-written)."""
+    """A frame file as pixels; fails the test if the PNG or WebP is torn (truncated or half-written)."""
     data = path.read_bytes()
-    assert data.endswith(b"IEND\xaeB`\x82"), f"{path.name} is not a complete PNG ({len(data)} bytes)"
+    if path.suffix == ".webp":  # RIFF: bytes 4..8 hold the size of everything after them
+        assert int.from_bytes(data[4:8], "little") == len(data) - 8, f"{path.name} is not a complete WebP"
+    else:
+        assert data.endswith(b"IEND\xaeB`\x82"), f"{path.name} is not a complete PNG ({len(data)} bytes)"
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None and image.shape == (32, 32, 3), f"{path.name} does not decode"
     return image
@@ -255,7 +258,7 @@ def test_a_corrupted_job_file_is_one_clear_error_and_its_frames_still_export(tmp
         RenderJob.open(work_dir)
     message = str(caught.value)
     assert str(work_dir / JOB_FILE) in message and "damaged" in message and "\n" not in message
-    assert _frame_names(work_dir) == ["000000.png", "000001.png", "000002.png"]
+    assert _frame_names(work_dir) == ["000000.webp", "000001.webp", "000002.webp"]
 
     result = export_frames(FrameStore(work_dir), tmp_path / "rescued.mkv", load_preset("lossless"), 25)
     assert result.frames == 3

@@ -37,7 +37,7 @@ def test_frames_round_trip_exactly(tmp_path):
         assert np.array_equal(store.read(k), _image(k))
     assert store.frame_size() == (24, 16)
     assert [f.shape for f in store.iter_frames(1)] == [(16, 24, 3), (16, 24, 3)]
-    assert sorted(p.name for p in store.frames_dir.iterdir()) == ["000000.png", "000001.png", "000002.png"]
+    assert sorted(p.name for p in store.frames_dir.iterdir()) == ["000000.webp", "000001.webp", "000002.webp"]
 
 
 def test_state_round_trips_bit_for_bit_and_old_states_are_pruned(tmp_path):
@@ -68,7 +68,7 @@ def test_crash_between_state_and_frame_resumes_at_the_unfinished_frame(tmp_path,
     real_replace = os.replace
 
     def crash_on_frames(src, dst):
-        if str(dst).endswith(".png"):
+        if "frames" in str(dst):
             raise KeyboardInterrupt("power cut")
         real_replace(src, dst)
 
@@ -104,10 +104,11 @@ def test_no_torn_frame_when_the_disk_fills(tmp_path, monkeypatch):
 def test_leftover_temporaries_are_ignored_and_discarded(tmp_path):
     store = FrameStore(tmp_path / "job", durable=False)
     _render(store, 2)
-    (store.frames_dir / "000002.png.tmp").write_bytes(b"half a frame")
+    (store.frames_dir / "000002.webp.tmp").write_bytes(b"half a frame")
+    (store.frames_dir / "000003.png.tmp").write_bytes(b"half a frame")
     assert store.indices() == [0, 1]
     store.discard_temporaries()
-    assert not (store.frames_dir / "000002.png.tmp").exists()
+    assert sorted(os.listdir(store.frames_dir)) == ["000000.webp", "000001.webp"]
 
 
 def test_gaps_stop_the_complete_run_and_truncate_removes_the_tail(tmp_path):
@@ -153,3 +154,57 @@ def test_unwritable_folder_is_an_output_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "mkdir", denied)
     with pytest.raises(OutputError, match="cannot write to .*Permission denied.*choose a writable work folder"):
         FrameStore(tmp_path / "job")
+
+
+def _photo_like(index: int, size: int = 64) -> np.ndarray:
+    """Smooth shapes with mild grain: compresses like a rendered frame, unlike uniform noise."""
+    y, x = np.mgrid[0:size, 0:size]
+    base = np.stack([(x * 3 + index) % 256, (y * 2) % 256, ((x + y) * 2 + 5 * index) % 256], axis=-1)
+    grain = np.random.default_rng(index).integers(0, 4, (size, size, 3))
+    return (base + grain).clip(0, 255).astype(np.uint8)
+
+
+def test_webp_frames_are_pixel_exact_and_smaller_than_the_old_png(tmp_path):
+    webp = FrameStore(tmp_path / "new", durable=False)
+    png = FrameStore(tmp_path / "old", durable=False, frame_format="png")
+    for k in range(3):
+        webp.write(k, _photo_like(k), _state(k))
+        png.write(k, _photo_like(k), _state(k))
+        assert np.array_equal(webp.read(k), _photo_like(k)) and np.array_equal(png.read(k), _photo_like(k))
+    assert webp.frame_path(0).suffix == ".webp" and png.frame_path(0).suffix == ".png"
+    assert webp.frame_size() == png.frame_size() == (64, 64)
+    webp_bytes = sum(webp.frame_path(k).stat().st_size for k in range(3))
+    png_bytes = sum(png.frame_path(k).stat().st_size for k in range(3))
+    assert webp_bytes < png_bytes
+
+
+def test_an_old_png_work_dir_resumes_in_webp_and_reads_both(tmp_path):
+    old = FrameStore(tmp_path / "job", durable=False, frame_format="png")
+    _render(old, 3)
+    store = FrameStore(tmp_path / "job", durable=False)  # what a newer studio opens
+    point = store.resume_point()
+    assert point.next_index == 3 and point.state.k == 2
+    _render(store, 5, first=3)
+    assert sorted(os.listdir(store.frames_dir)) == [
+        "000000.png", "000001.png", "000002.png", "000003.webp", "000004.webp"
+    ]
+    assert store.complete_count() == 5 and store.frame_size() == (24, 16)
+    assert all(np.array_equal(frame, _image(k)) for k, frame in enumerate(store.iter_frames()))
+    store.write(1, _image(11))  # a re-rendered frame replaces its old PNG rather than sitting beside it
+    assert store.frame_path(1).name == "000001.webp" and not (store.frames_dir / "000001.png").exists()
+    assert np.array_equal(store.read(1), _image(11))
+    store.truncate(1)
+    assert os.listdir(store.frames_dir) == ["000000.png"]
+
+
+def test_copy_as_png_is_pixel_exact_for_both_formats(tmp_path):
+    import cv2
+
+    store = FrameStore(tmp_path / "job", durable=False, frame_format="png")
+    store.write(0, _image(0))
+    store = FrameStore(tmp_path / "job", durable=False)
+    store.write(1, _image(1))
+    for k in (0, 1):
+        store.copy_as_png(k, tmp_path / f"{k}.png")
+        assert np.array_equal(cv2.imread(str(tmp_path / f"{k}.png"))[:, :, ::-1], _image(k))
+    assert (tmp_path / "0.png").read_bytes() == (store.frames_dir / "000000.png").read_bytes()
