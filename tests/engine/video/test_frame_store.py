@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -208,3 +209,100 @@ def test_copy_as_png_is_pixel_exact_for_both_formats(tmp_path):
         store.copy_as_png(k, tmp_path / f"{k}.png")
         assert np.array_equal(cv2.imread(str(tmp_path / f"{k}.png"))[:, :, ::-1], _image(k))
     assert (tmp_path / "0.png").read_bytes() == (store.frames_dir / "000000.png").read_bytes()
+
+
+# ---------------------------------------------------------------- the writer thread
+
+
+def _events(count: int, then: BaseException | None = None):
+    from engine.events import Done, FrameReady, Progress
+
+    for k in range(count):
+        yield Progress(frame=k, step=1, total_steps=1)
+        yield FrameReady(k, _image(k), _state(k))
+    if then is not None:
+        raise then
+    yield Done(count)
+
+
+def test_frame_events_come_out_only_once_their_frame_and_state_are_on_disk(tmp_path):
+    from engine.events import FrameReady
+    from engine.video.frame_writer import write_frame_events
+
+    store = FrameStore(tmp_path / "job", durable=False)
+    seen = []
+    for event in write_frame_events(_events(6), store, max_pending=2):
+        if isinstance(event, FrameReady):
+            assert store.has_frame(event.index) and np.array_equal(store.read(event.index), _image(event.index))
+            assert store.resume_point().next_index >= event.index + 1
+        seen.append(type(event).__name__ if not isinstance(event, FrameReady) else event.index)
+    assert [s for s in seen if isinstance(s, int)] == list(range(6)) and seen[-1] == "Done"
+    assert store.resume_point().state.k == 5 and not [t for t in threading.enumerate() if t.name == "frame-writer"]
+
+
+def test_the_writer_queue_is_bounded(tmp_path, monkeypatch):
+    from engine.video.frame_writer import FrameWriter
+
+    store = FrameStore(tmp_path / "job", durable=False)
+    release = threading.Event()
+    real_write = FrameStore.write
+
+    def slow_disk(self, *args, **kwargs):
+        release.wait()
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(FrameStore, "write", slow_disk)
+    writer = FrameWriter(store, max_pending=2)
+    returned = []
+
+    def produce():
+        for k in range(5):
+            writer.submit(k, _image(k), _state(k))
+            returned.append(k)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    producer.join(timeout=1.0)
+    # frame 0 is held by the stuck disk, frames 1 and 2 fill the queue: submitting frame 3 waits
+    assert producer.is_alive() and returned == [0, 1, 2]
+    release.set()
+    producer.join()
+    writer.flush()
+    assert writer.completed() == [0, 1, 2, 3, 4] and store.complete_count() == 5
+    writer.close()
+
+
+def test_a_full_disk_in_the_writer_reaches_the_render_loop_and_keeps_earlier_frames(tmp_path, monkeypatch):
+    from engine.video.frame_writer import write_frame_events
+
+    store = FrameStore(tmp_path / "job", durable=False)
+    real_replace = os.replace
+
+    def disk_fills_at_frame_3(src, dst):
+        if os.path.basename(str(dst)).startswith("000003"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_fills_at_frame_3)
+    with pytest.raises(OutputError, match="disk .* is full; free some space and resume"):
+        for _ in write_frame_events(_events(8), store, max_pending=1):
+            pass
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert store.indices() == [0, 1, 2]  # nothing after the failed frame landed (no gap)
+    point = store.resume_point()
+    assert point.next_index == 3 and point.state.k == 2
+    assert not [t for t in threading.enumerate() if t.name == "frame-writer"]
+
+
+def test_cancel_writes_every_frame_generated_before_it(tmp_path):
+    from engine.errors import Cancelled
+    from engine.video.frame_writer import write_frame_events
+
+    store = FrameStore(tmp_path / "job", durable=False)
+    yielded = []
+    with pytest.raises(Cancelled):
+        for event in write_frame_events(_events(5, then=Cancelled()), store, max_pending=4):
+            yielded.append(event)
+    assert store.complete_count() == 5 and store.resume_point().state.k == 4
+    assert all(np.array_equal(store.read(k), _image(k)) for k in range(5))
+    assert not [t for t in threading.enumerate() if t.name == "frame-writer"]
