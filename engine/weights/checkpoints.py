@@ -8,7 +8,6 @@ architecture can be checked key by key before a single weight is read into place
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -18,7 +17,8 @@ from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from engine.errors import ModelError
 from engine.models.pose_guider import PoseGuider
-from engine.weights.safe_load import load_state_dict, read_shapes
+from engine.textfiles import load_json
+from engine.weights.safe_load import load_state_dict, read_shapes, read_tensor_specs
 
 # Released reference_unet.pth files lack the output head, which the ReferenceNet never uses.
 REFERENCE_UNET_ALLOWED_MISSING = ("conv_norm_out.weight", "conv_norm_out.bias", "conv_out.weight", "conv_out.bias")
@@ -101,10 +101,7 @@ def read_config(path: Path, what: str) -> dict:
     """A config.json as a dict; a missing or broken one is a ModelError naming it."""
     if not path.is_file():
         raise ModelError(f"{path} is missing; it holds the {what} configuration, so copy it from the model's release")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{path} is not readable JSON; download it again") from None
+    config = load_json(path, what=f"the {what} configuration", error=ModelError, fix="download it again")
     if not isinstance(config, dict):
         raise ModelError(f"{path} is not a config object; download it again")
     return config
@@ -164,8 +161,8 @@ def weights_file(folder: Path, names: tuple[str, ...], what: str) -> Path:
     raise ModelError(f"{folder} has no {what} weights ({' or '.join(names)}); download that folder again")
 
 
-def load_diffusers_folder(kind: str, folder: Path, allowed_missing: Iterable[str] = ()) -> torch.nn.Module:
-    """Load a UNet / VAE / Pose Guider saved with ``save_pretrained``: config.json + weights."""
+def diffusers_folder_on_meta(kind: str, folder: Path) -> tuple[torch.nn.Module, Path]:
+    """A UNet / VAE / Pose Guider folder's module built on the meta device from its config.json, and its weights file."""
     builders = {"unet": unet_on_meta, "vae": vae_on_meta, "pose_guider": pose_guider_on_meta}
     folder = Path(folder)
     if not folder.is_dir():
@@ -173,28 +170,78 @@ def load_diffusers_folder(kind: str, folder: Path, allowed_missing: Iterable[str
     config = read_config(folder / "config.json", kind)
     if kind == "pose_guider":
         config = {k: v for k, v in config.items() if not k.startswith("_")}
-    module = builders[kind](config, folder / "config.json")
-    file = weights_file(folder, DIFFUSERS_WEIGHT_NAMES, kind)
+    return builders[kind](config, folder / "config.json"), weights_file(folder, DIFFUSERS_WEIGHT_NAMES, kind)
+
+
+def load_diffusers_folder(kind: str, folder: Path, allowed_missing: Iterable[str] = ()) -> torch.nn.Module:
+    """Load a UNet / VAE / Pose Guider saved with ``save_pretrained``: config.json + weights."""
+    module, file = diffusers_folder_on_meta(kind, folder)
     state_dict = load_state_dict(file)
-    check_shapes(_shapes_of(state_dict), expected_shapes(module), file, f"the config in {folder / 'config.json'}", allowed_missing)
+    check_shapes(_shapes_of(state_dict), expected_shapes(module), file, f"the config in {Path(folder) / 'config.json'}", allowed_missing)
     return assign_weights(module, state_dict, allowed_missing)
+
+
+def check_diffusers_folder(kind: str, folder: Path, dtype: torch.dtype | None = None) -> None:
+    """Check a UNet / VAE / Pose Guider folder's weights (keys, shapes, dtypes) from the file's header alone.
+
+    Args:
+        kind: "unet", "vae" or "pose_guider".
+        folder: the component's folder (config.json + weights).
+        dtype: the floating dtype the weights must be stored in (None: any floating dtype).
+    """
+    module, file = diffusers_folder_on_meta(kind, folder)
+    check_weights_file(file, module, f"the config in {Path(folder) / 'config.json'}", dtype)
+
+
+def check_clip_folder(folder: Path, dtype: torch.dtype | None = None) -> None:
+    """Like :func:`check_diffusers_folder` for the CLIP image encoder folder."""
+    module, file, config_path = _clip_on_meta_and_file(Path(folder))
+    check_weights_file(file, module, f"the config in {config_path}", dtype, ignored_unexpected=CLIP_IGNORED_UNEXPECTED)
+
+
+def check_weights_file(
+    file: Path, module: torch.nn.Module, against: str, dtype: torch.dtype | None = None, ignored_unexpected: Iterable[str] = ()
+) -> None:
+    """Raise a ModelError naming the file and key when the file's tensors do not fit ``module`` (built on meta).
+
+    Only the file's header is read (see :func:`read_tensor_specs`), so truncated files are refused too.
+    """
+    specs = read_tensor_specs(file)
+    check_shapes({name: shape for name, (_, shape) in specs.items()}, expected_shapes(module), file, against,
+                 ignored_unexpected=ignored_unexpected)
+    for name, tensor in module.state_dict().items():
+        found = specs[name][0]
+        if tensor.is_floating_point():
+            fits = found.is_floating_point and (dtype is None or found == dtype)
+            wanted = str(dtype or "a floating-point dtype").replace("torch.", "")
+        else:
+            fits, wanted = found == tensor.dtype, str(tensor.dtype).replace("torch.", "")
+        if not fits:
+            raise ModelError(
+                f"{file} stores {name} as {str(found).replace('torch.', '')} but the model needs {wanted}; "
+                "re-import or re-fetch the model"
+            )
 
 
 def load_clip_folder(folder: Path) -> CLIPVisionModelWithProjection:
     """Load a transformers CLIPVisionModelWithProjection folder after checking its weights' names and shapes."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ModelError(f"{folder} is missing; it should hold the CLIP image encoder (config.json + weights)")
-    config_path = folder / "config.json"
-    expected = expected_shapes(clip_on_meta(read_config(config_path, "image encoder"), config_path))
-    file = weights_file(folder, TRANSFORMERS_WEIGHT_NAMES, "image encoder")
-    check_shapes(read_shapes(file), expected, file, f"the config in {config_path}", ignored_unexpected=CLIP_IGNORED_UNEXPECTED)
+    module, file, config_path = _clip_on_meta_and_file(folder)
+    check_shapes(read_shapes(file), expected_shapes(module), file, f"the config in {config_path}", ignored_unexpected=CLIP_IGNORED_UNEXPECTED)
     try:
         with quiet_loading():
             model = CLIPVisionModelWithProjection.from_pretrained(folder, use_safetensors=file.suffix == ".safetensors")
     except Exception as error:
         raise ModelError(f"{folder} could not be loaded as a CLIP image encoder ({type(error).__name__}); download that folder again") from None
     return model.eval()
+
+
+def _clip_on_meta_and_file(folder: Path) -> tuple[torch.nn.Module, Path, Path]:
+    if not folder.is_dir():
+        raise ModelError(f"{folder} is missing; it should hold the CLIP image encoder (config.json + weights)")
+    config_path = folder / "config.json"
+    module = clip_on_meta(read_config(config_path, "image encoder"), config_path)
+    return module, weights_file(folder, TRANSFORMERS_WEIGHT_NAMES, "image encoder"), config_path
 
 
 def _shapes_of(state_dict: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:

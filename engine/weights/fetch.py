@@ -89,7 +89,7 @@ def ensure_online(endpoint: str, timeout: float, repo: str) -> None:
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 if response.status == 200 and isinstance(json.loads(response.read(1_000_000)), dict):
                     answered.set()
-        except (OSError, ValueError):  # refused, dropped, proxy error pages, not JSON
+        except (OSError, ValueError, RecursionError):  # refused, dropped, proxy error pages, not JSON, hostile JSON
             pass
 
     thread = threading.Thread(target=probe, daemon=True)

@@ -17,15 +17,19 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from engine.errors import ModelError, OutputError
+from engine.config import RenderSettings
+from engine.errors import ModelError, OutputError, SettingsError
 from engine.models.components import COMPONENT_NAMES, INFERENCE_SCHEDULER_CONFIG, Components
-from engine.weights.checkpoints import load_clip_folder, load_diffusers_folder
+from engine.textfiles import inside, load_json
+from engine.weights.checkpoints import check_clip_folder, check_diffusers_folder, load_clip_folder, load_diffusers_folder
 from engine.weights.safe_load import sha256_file
 
 FORMAT_VERSION = 1
 MODEL_JSON = "model.json"
 DIFFUSERS_KIND = {"vae": "vae", "reference_unet": "unet", "denoising_unet": "unet", "pose_guider": "pose_guider"}
 _DTYPE_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+_DTYPES = {name: dtype for dtype, name in _DTYPE_NAMES.items()}
+_CHECKED_DEFAULTS = ("beta", "steps", "cfg", "seed")  # model.json defaults that become render settings
 
 
 @dataclass(frozen=True)
@@ -164,31 +168,71 @@ def write_model_json(folder: Path, **fields: Any) -> dict:
 
 
 def read_model_info(folder: str | Path) -> ModelInfo:
-    """Parse model.json; a missing, unreadable or too-new one is a ModelError naming it."""
+    """Parse and check model.json; a missing, hostile, damaged or too-new one is a ModelError naming it.
+
+    Every path in ``files`` must stay inside ``folder`` (no absolute paths, ``..`` or links leading out),
+    and the resolution and defaults must be usable render settings.
+    """
     folder = Path(folder)
     path = folder / MODEL_JSON
     if not path.is_file():
         raise ModelError(f"{path} is missing, so {folder} is not a model folder; import the model again with `studio-cli models import`")
+    data = load_json(path, what="the model description", error=ModelError, fix="re-import or re-fetch the model")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         version = int(data["format_version"])
         width, height = data.get("resolution", (512, 512))
+        files = dict(data["files"])
         info = ModelInfo(
             name=str(data["name"]), folder=folder, architecture=str(data.get("architecture", "")),
-            resolution=(int(width), int(height)), scheduler=dict(data.get("scheduler") or {}),
+            resolution=(_whole(width), _whole(height)), scheduler=dict(data.get("scheduler") or {}),
             defaults=dict(data.get("defaults") or {}), notes=str(data.get("notes", "")), source=str(data.get("source", "")),
-            license=str(data.get("license", "")), dtype=str(data.get("dtype", "fp32")), files=dict(data["files"]),
+            license=str(data.get("license", "")), dtype=str(data.get("dtype", "fp32")), files=files,
             format_version=version,
         )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise ModelError(f"{path} is damaged; re-import or re-fetch the model") from None
     if version > FORMAT_VERSION:
         raise ModelError(f"{path} was written by a newer TalkingPose Studio (format {version}); update the studio to use this model")
+    _check_model_values(info, path)
     return info
 
 
-def verify_model(folder: str | Path) -> list[str]:
-    """Re-hash every file listed in model.json; returns one sentence per missing or corrupt file (empty: all good)."""
+def _whole(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(value)
+    return value
+
+
+def _check_model_values(info: ModelInfo, path: Path) -> None:
+    for relative, digest in info.files.items():
+        inside(info.folder, relative, what=str(path), error=ModelError)
+        if not isinstance(digest, str):
+            raise ModelError(f"{path} gives {relative!r} a checksum that is not text; re-import or re-fetch the model")
+    if info.dtype not in _DTYPES:
+        raise ModelError(f"{path}: dtype must be one of {', '.join(_DTYPES)} (got {info.dtype!r}); re-import or re-fetch the model")
+    width, height = info.resolution
+    checks = {"resolution": dict(width=width, height=height),
+              "defaults.": {key: info.defaults[key] for key in _CHECKED_DEFAULTS if key in info.defaults}}
+    for where, values in checks.items():
+        try:
+            RenderSettings(**values)
+        except SettingsError as error:
+            field_name = where if where == "resolution" else where + error.field
+            reason = str(error).split(": ", 1)[1]
+            raise ModelError(f"{path}: {field_name} {reason}; fix model.json or re-import the model") from None
+
+
+def verify_model(folder: str | Path, check_weights: bool = True) -> list[str]:
+    """Re-hash every file listed in model.json and check each component's weights against its config.
+
+    Args:
+        folder: the model folder.
+        check_weights: also read every weights file's header and check its keys, shapes and dtypes
+            against the component's config (cheap: no tensor data is read).
+
+    Returns:
+        One sentence per missing, corrupt or mismatched file (empty: all good).
+    """
     folder = Path(folder)
     try:
         info = read_model_info(folder)
@@ -204,6 +248,23 @@ def verify_model(folder: str | Path) -> list[str]:
             problems.append(f"{path} is missing; re-import or re-fetch it")
         elif sha256_file(path) != expected:
             problems.append(f"{path} is corrupt (its sha256 does not match model.json); re-import or re-fetch it")
+    if check_weights and not problems:  # a header check of a missing or corrupt file would only repeat the above
+        problems.extend(check_model_weights(folder, info))
+    return problems
+
+
+def check_model_weights(folder: Path, info: ModelInfo) -> list[str]:
+    """One sentence per component whose weights file does not fit its config (keys, shapes, dtypes, truncation)."""
+    problems = []
+    for name in COMPONENT_NAMES:
+        try:
+            component = inside(folder, name, what=str(folder / MODEL_JSON), error=ModelError)
+            if name == "image_encoder":
+                check_clip_folder(component, _DTYPES[info.dtype])
+            else:
+                check_diffusers_folder(DIFFUSERS_KIND[name], component, _DTYPES[info.dtype])
+        except ModelError as error:
+            problems.append(str(error))
     return problems
 
 
@@ -217,14 +278,15 @@ def load_model_folder(folder: str | Path, device: str | torch.device = "cpu", dt
     """Load a model folder (checksums first when ``verify``), cast to ``dtype`` on ``device``."""
     folder = Path(folder)
     info = read_model_info(folder)
-    if verify:
-        raise_problems(verify_model(folder))
+    if verify:  # loading checks keys and shapes itself, so only the checksums here
+        raise_problems(verify_model(folder, check_weights=False))
     modules = {}
     for name in COMPONENT_NAMES:
+        component = inside(folder, name, what=str(folder / MODEL_JSON), error=ModelError)
         if name == "image_encoder":
-            modules[name] = load_clip_folder(folder / name)
+            modules[name] = load_clip_folder(component)
         else:
-            modules[name] = load_diffusers_folder(DIFFUSERS_KIND[name], folder / name)
+            modules[name] = load_diffusers_folder(DIFFUSERS_KIND[name], component)
     scheduler = info.scheduler or dict(INFERENCE_SCHEDULER_CONFIG)
     components = Components(**modules, scheduler_config=dict(scheduler)).to(device, dtype).eval()
     return LoadedModel(components, info)

@@ -119,4 +119,7 @@ def test_flipped_byte_is_caught_by_the_checksum_naming_the_file(released, tmp_pa
 def test_damaged_model_json_is_reported_not_raised_by_verify(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model.json").write_text("{not json")
-    assert verify_model(tmp_path / "model") == [f"{tmp_path / 'model' / 'model.json'} is damaged; re-import or re-fetch the model"]
+    assert verify_model(tmp_path / "model") == [
+        f"{tmp_path / 'model' / 'model.json'} (the model description) is not valid JSON "
+        "(Expecting property name enclosed in double quotes at line 1, column 2); re-import or re-fetch the model"
+    ]
