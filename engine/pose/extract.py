@@ -4,7 +4,8 @@ MediaPipe's 33 body, 2 x 21 hand and 468 face landmarks are mapped to the canoni
 DESIGN.md (OpenPose-18 body, hands [left, right], iBUG-68 face). "Left" is the person's own
 left hand, as in DWPose: Holistic's ``left_hand_landmarks`` is the hand at the end of the
 person's left arm (pose landmark 15), which appears on the right of the image for a person
-facing the camera. Results per video are cached as ``<cache_dir>/<fingerprint>.npz``.
+facing the camera. ``extract_poses`` runs whichever backend ``engine.pose.backends`` picks (this
+one or DWPose) and caches results per video AND extractor (see ``pose_cache_path``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from engine.cancel import CancelToken, check
 from engine.errors import InputError
+from engine.pose import backends
 from engine.pose.keypoints import BODY_POINTS, FACE_POINTS, HAND_POINTS, Pose, PoseSequence
 from engine.pose.smooth import smooth_sequence
 from engine.video import reader
@@ -45,6 +47,7 @@ assert len(BODY_FROM_MEDIAPIPE) == BODY_POINTS and len(FACE_FROM_MEDIAPIPE) == F
 # crops, so 4K pixels only cost decode and copy time. Coordinates are normalised either way.
 ANALYSIS_MAX_SIDE = 1280
 MODEL_COMPLEXITY = 1  # the only pose model bundled in the mediapipe 0.10.21 wheel
+MEDIAPIPE_VERSION = 1  # bump when a change here changes the keypoints (it keys the pose cache)
 
 
 def _make_holistic(static_image_mode: bool):
@@ -119,6 +122,30 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+class MediaPipeBackend:
+    """MediaPipe Holistic as a pose backend (``engine.pose.backends``): one frame at a time, CPU."""
+
+    name = "mediapipe"
+    batch_size = 1
+
+    def __init__(self, static_image_mode: bool = False):
+        self._static = static_image_mode
+        self._holistic = _make_holistic(static_image_mode)
+        self.info = {"pose_backend": self.name, "pose_provider": "CPU (MediaPipe)", "extractor_version": MEDIAPIPE_VERSION}
+
+    def detect(self, frames: list[np.ndarray]) -> list[Pose]:
+        return [pose_from_holistic(self._holistic.process(_as_rgb(frame))) for frame in frames]
+
+    def reset(self) -> None:  # Holistic tracks between frames: a new video needs a fresh one
+        self.close()
+        self._holistic = _make_holistic(self._static)
+
+    def close(self) -> None:
+        if self._holistic is not None:
+            self._holistic.close()
+            self._holistic = None
+
+
 def detect_image(image: np.ndarray) -> Pose:
     """Keypoints of the person in one RGB image (the source); an empty Pose when nobody is found."""
     holistic = _make_holistic(static_image_mode=True)
@@ -133,14 +160,21 @@ def detect_image_file(path: str | Path) -> Pose:
     return detect_image(reader.read_image(path))
 
 
-def _load_cached(path: Path, fingerprint: str) -> PoseSequence | None:
+def pose_cache_path(cache_dir: Path, fingerprint: str, identity: dict) -> Path:
+    """``<cache_dir>/<fingerprint>.<backend>-<key>.npz``; the key hashes the backend, its extractor
+    version and model files (``backends.backend_identity``), so a changed extractor never reuses stale poses."""
+    return Path(cache_dir) / f"{fingerprint}.{identity['pose_backend']}-{backends.identity_key(identity)}.npz"
+
+
+def _load_cached(path: Path, fingerprint: str, identity: dict) -> PoseSequence | None:
     if not path.is_file():
         return None
     try:
         seq = PoseSequence.load(path)
     except InputError:  # a damaged cache file is simply recomputed
         return None
-    return seq if seq.fingerprint == fingerprint else None
+    made_by = seq.meta.get("pose_identity")
+    return seq if seq.fingerprint == fingerprint and made_by == backends.identity_key(identity) else None
 
 
 def _with_counts(seq: PoseSequence, from_cache: bool) -> PoseSequence:
@@ -156,26 +190,39 @@ def extract_poses(
     cancel: CancelToken | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     smooth: float = 0.0,
+    backend: str = "auto",
+    pose_model: Path | None = None,
+    device: str = "auto",
 ) -> PoseSequence:
     """Keypoints of every frame of ``video`` (frames without a person are kept, all zeros).
 
-    ``on_progress(done, total)`` is called after each frame; ``total`` is the expected frame count.
-    With ``cache_dir`` the raw result is stored as ``<cache_dir>/<fingerprint>.npz`` and reused.
+    ``on_progress(done, total)`` is called after each frame (or batch); ``total`` is the expected
+    frame count. ``backend`` ("auto", "mediapipe", "dwpose"), ``pose_model`` (a folder with the
+    DWPose files) and ``device`` choose the extractor (``engine.pose.backends.open_backend``); the
+    result's ``meta`` names it (pose_backend, pose_provider, extractor_version).
+    With ``cache_dir`` the raw result is stored at ``pose_cache_path`` and reused.
     ``smooth`` > 0 applies the One-Euro filter (``smooth_sequence``) to the result.
-    Raises InputError for unreadable videos, videos without frames and videos without any person.
+    Raises InputError for unreadable videos, videos without frames and videos without any person;
+    ModelError for missing or bad DWPose files.
     """
     video = Path(video)
     check(cancel)
     fingerprint = reader.video_fingerprint(video)
-    cache_path = Path(cache_dir) / f"{fingerprint}.npz" if cache_dir is not None else None
+    identity = backends.backend_identity(backend, pose_model)
+    cache_path = pose_cache_path(cache_dir, fingerprint, identity) if cache_dir is not None else None
 
-    seq = _load_cached(cache_path, fingerprint) if cache_path is not None else None
+    seq = _load_cached(cache_path, fingerprint, identity) if cache_path is not None else None
     if seq is not None:
         seq = _with_counts(seq, from_cache=True)
         if on_progress is not None:
             on_progress(len(seq), len(seq))
     else:
-        seq = _extract_uncached(video, fingerprint, cancel, on_progress)
+        extractor = backends.open_backend(identity["pose_backend"], pose_model, device)
+        try:
+            seq = _extract_uncached(video, fingerprint, extractor, cancel, on_progress)
+        finally:
+            extractor.close()
+        seq.meta["pose_identity"] = backends.identity_key(identity)
         if cache_path is not None:
             try:
                 cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,20 +232,23 @@ def extract_poses(
     return smooth_sequence(seq, smooth) if smooth > 0 else seq
 
 
-def _extract_uncached(video: Path, fingerprint: str, cancel, on_progress) -> PoseSequence:
+def _extract_uncached(video: Path, fingerprint: str, extractor, cancel, on_progress) -> PoseSequence:
     info = reader.probe(video)
     total = max(1, int(info.frame_count))
     poses: list[Pose] = []
-    holistic = _make_holistic(static_image_mode=False)
-    try:
-        for frame in reader.iter_frames(video, max_side=ANALYSIS_MAX_SIDE, cancel=cancel):
+    # DWPose resizes each full frame to its detection resolution itself, as the official code does
+    max_side = ANALYSIS_MAX_SIDE if extractor.name == "mediapipe" else None
+    pending: list[np.ndarray] = []
+    for frame in _with_end(reader.iter_frames(video, max_side=max_side, cancel=cancel)):
+        if frame is not None:
+            pending.append(np.ascontiguousarray(frame))
+        if pending and (frame is None or len(pending) >= extractor.batch_size):
             check(cancel)
-            poses.append(pose_from_holistic(holistic.process(np.ascontiguousarray(frame))))
+            poses.extend(extractor.detect(pending))
+            pending = []
             total = max(total, len(poses))
             if on_progress is not None:
                 on_progress(len(poses), total)
-    finally:
-        holistic.close()
     if not poses:
         raise InputError(f"{video.name} contains no video frames; choose a video that plays")
     if not any(p.has_person for p in poses):
@@ -207,6 +257,13 @@ def _extract_uncached(video: Path, fingerprint: str, cancel, on_progress) -> Pos
             "choose a driving video where a person is clearly visible"
         )
     seq = PoseSequence.from_poses(
-        poses, fps=float(info.fps), width=info.width, height=info.height, fingerprint=fingerprint
+        poses, fps=float(info.fps), width=info.width, height=info.height, fingerprint=fingerprint,
+        meta=dict(extractor.info),
     )
     return _with_counts(seq, from_cache=False)
+
+
+def _with_end(frames):
+    """The frames, then None: the signal to run the last, partial batch."""
+    yield from frames
+    yield None

@@ -7,6 +7,7 @@ where not found. The file layout is public (users and other tools read it): keep
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from engine.errors import InputError
 
 FORMAT_VERSION = 1
+MAX_META_CHARS = 65536  # meta is a few short facts (which extractor made the poses); more means a bad file
 BODY_POINTS, HAND_POINTS, FACE_POINTS = 18, 21, 68
 
 
@@ -109,6 +111,7 @@ class PoseSequence:
             height=np.int64(self.height),
             fingerprint=np.array(self.fingerprint),
             format_version=np.int64(FORMAT_VERSION),
+            meta=np.array(json.dumps(self.meta, sort_keys=True, default=str)),
         )
         tmp.replace(path)
 
@@ -124,8 +127,20 @@ class PoseSequence:
                     int(data["width"]) if "width" in data else 0,
                     int(data["height"]) if "height" in data else 0,
                     str(data["fingerprint"]) if "fingerprint" in data else "",
+                    _meta(data),
                 )
         except InputError:
             raise
         except Exception as exc:  # zip/npz errors come in many types
             raise InputError(f"{path} is not a valid pose file ({type(exc).__name__}); make one with 'studio-cli poses'") from None
+
+
+def _meta(data) -> dict:
+    """The optional ``meta`` entry (a JSON object: pose_backend, pose_provider, ...); {} when absent."""
+    if "meta" not in data:
+        return {}
+    text = str(data["meta"])
+    meta = json.loads(text) if len(text) <= MAX_META_CHARS else None
+    if not isinstance(meta, dict):
+        raise ValueError("meta is not a small JSON object")
+    return meta
