@@ -13,6 +13,7 @@ from engine.errors import SettingsError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
+SAMPLERS = ("ddim", "dpmpp-2m", "unipc")  # engine.sampling.samplers builds them (kept here: config imports no torch)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class RenderSettings:
     device: str = "auto"
     dtype: str = "auto"
     independent_noise: bool = False  # paper's ablation: a fresh z_T per frame (no CLC)
+    sampler: str = "ddim"  # ddim (the paper's), dpmpp-2m or unipc; see engine/sampling/samplers.py
+    compile: bool = False  # torch.compile the denoising UNet (slow first frame, faster after)
+    channels_last: bool = False  # channels_last memory format for the UNet and VAE convolutions
 
     def __post_init__(self) -> None:
         _check_number("beta", self.beta)
@@ -50,6 +54,11 @@ class RenderSettings:
             raise SettingsError("device", f"unknown device {self.device!r}; use one of {', '.join(DEVICES)}")
         if self.dtype not in DTYPES:
             raise SettingsError("dtype", f"unknown dtype {self.dtype!r}; use one of {', '.join(DTYPES)}")
+        if self.sampler not in SAMPLERS:
+            raise SettingsError("sampler", f"unknown sampler {self.sampler!r}; use one of {', '.join(SAMPLERS)}")
+        for name in ("compile", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(name, f"must be true or false (got {getattr(self, name)!r})")
 
     @property
     def size(self) -> tuple[int, int]:

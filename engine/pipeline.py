@@ -8,8 +8,10 @@ stays flat for any video length; a CancelToken stops it within one denoising ste
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -18,12 +20,13 @@ from PIL import Image
 from engine.cancel import CancelToken, check
 from engine.config import RenderSettings
 from engine.device import resolve_device, resolve_dtype
-from engine.errors import InputError
+from engine.errors import Cancelled, InputError
 from engine.events import ClcState, Done, Event, FrameReady, Progress
-from engine.models.components import CLIP_MEAN, CLIP_STD, Components, pose_features_added
+from engine.models.components import CLIP_MEAN, CLIP_STD, Components, pose_slot
 from engine.models.reference_attention import install_reference_attention
 from engine.sampling.closed_loop import frame_input, sample_z_T
 from engine.sampling.ddim import denoise_steps
+from engine.sampling.samplers import make_sampler, start_frame
 
 
 @dataclass
@@ -50,19 +53,36 @@ def latents_to_image(decoded: torch.Tensor) -> np.ndarray:
 
 
 class AnimationPipeline:
-    """Components on one device/dtype, with reference attention installed."""
+    """Components on one device/dtype, with reference attention installed.
 
-    def __init__(self, components: Components, device: str | torch.device = "cpu", dtype: torch.dtype | str = torch.float32):
+    ``compile`` wraps the denoising UNet in torch.compile; ``channels_last`` stores the UNet and VAE
+    convolution weights in channels_last format. Both change speed only (frames equal within float
+    tolerance; tests/engine/test_pipeline.py states it)."""
+
+    def __init__(
+        self,
+        components: Components,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype | str = torch.float32,
+        compile: bool = False,
+        channels_last: bool = False,
+    ):
         self.device = torch.device(device) if not isinstance(device, torch.device) else device
         self.dtype = resolve_dtype(dtype, self.device) if isinstance(dtype, str) else dtype
         self.components = components.to(self.device, self.dtype).eval()
         self.bank = install_reference_attention(components.reference_unet, components.denoising_unet)
         self.vae_scaling = float(getattr(components.vae.config, "scaling_factor", 0.18215))
+        self.pose = pose_slot(components.denoising_unet)
+        if channels_last:
+            for module in (components.denoising_unet, components.vae):
+                module.to(memory_format=torch.channels_last)
+        unet = components.denoising_unet
+        self.denoiser = torch.compile(unet, dynamic=False) if compile else unet
 
     @classmethod
     def for_settings(cls, components: Components, settings: RenderSettings) -> "AnimationPipeline":
         device = resolve_device(settings.device)
-        return cls(components, device, resolve_dtype(settings.dtype, device))
+        return cls(components, device, resolve_dtype(settings.dtype, device), settings.compile, settings.channels_last)
 
     # -- appearance (once per job) -------------------------------------------------------------
     @torch.no_grad()
@@ -97,24 +117,27 @@ class AnimationPipeline:
         scheduler,
         cfg: float,
         cancel: CancelToken | None = None,
-        reference_in_both_halves: bool = False,
     ):
-        """DDIM from x_k to ẑ0,k. CFG batch is [uncond, cond]: uncond has a zero CLIP token and plain
-        self-attention (no reference); both halves get the pose features. A generator: yields step
-        numbers, returns ẑ0,k (``z0 = yield from pipeline.denoise_frame(...)``)."""
-        unet = self.components.denoising_unet
+        """Sample from x_k to ẑ0,k. CFG batch is [uncond, cond]: uncond has a zero CLIP token and plain
+        self-attention (no reference); both halves get the pose features. ``scheduler`` must have had
+        ``start_frame`` for this frame. A generator: yields step numbers, returns ẑ0,k
+        (``z0 = yield from pipeline.denoise_frame(...)``)."""
         self.bank.restore(appearance.reference_states)
+        self.bank.reference_index = None
         cond_tokens = appearance.clip_embeds
         two_halves = torch.cat([torch.zeros_like(cond_tokens), cond_tokens])
-        cond_only_index = torch.zeros(1, dtype=torch.long)
-        cfg_index = torch.tensor([0, 0] if reference_in_both_halves else [-1, 0])
 
         def predict(batch: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             cfg_batch = batch.shape[0] == 2
-            self.bank.reference_index = cfg_index if cfg_batch else cond_only_index
+            # contiguous rows: [uncond | cond] -> the first row attends plainly
+            self.bank.plain_rows = 1 if cfg_batch else 0
             tokens = two_halves if cfg_batch else cond_tokens
-            with torch.no_grad(), pose_features_added(unet, pose_features.expand(batch.shape[0], -1, -1, -1)):
-                return unet(batch, t, encoder_hidden_states=tokens).sample
+            self.pose.features = pose_features.expand(batch.shape[0], -1, -1, -1)
+            try:
+                with torch.no_grad():
+                    return self.denoiser(batch, t, encoder_hidden_states=tokens).sample
+            finally:
+                self.pose.features = None
 
         return (yield from denoise_steps(predict, x_k.to(self.device, self.dtype), scheduler, cfg, cancel))
 
@@ -131,23 +154,22 @@ class AnimationPipeline:
         cancel: CancelToken | None = None,
         resume: ClcState | None = None,
         first_index: int = 0,
-        baseline: bool = False,
+        overlap_decode: bool | None = None,
     ) -> Iterator[Event]:
         """Yield Progress/FrameReady events for each pose image, then Done.
 
         ``resume`` (the state saved with frame k) continues at frame k+1 exactly as an uninterrupted
-        run would. ``baseline`` mimics the official code for benchmarks: appearance re-encoded every
-        frame and the reference used in both CFG halves.
+        run would. ``overlap_decode`` (default: on CUDA only) decodes frame k on a worker while frame
+        k+1 denoises (its input needs only ẑ0,k), so FrameReady(k) may follow Progress events of
+        frame k+1; FrameReady events stay in frame order and all come before Done, even on cancel.
         """
         width, height = settings.width, settings.height
         started = time.perf_counter()
-        # 1. appearance, once
         check(cancel)
         appearance = self.encode_appearance(source, width, height)
-        # 2. the job's noise z_T (Alg. 1: sampled once)
         factor = self.components.vae_scale_factor
         shape = (1, self.components.latent_channels, height // factor, width // factor)
-        z_T = sample_z_T(shape, settings.seed)
+        z_T = sample_z_T(shape, settings.seed)  # Alg. 1: the job's noise, sampled once
         previous_z0_hat = None
         index = first_index
         if resume is not None:
@@ -155,36 +177,97 @@ class AnimationPipeline:
                 raise InputError("the saved render state does not match these settings (seed or size changed); start a new render")
             previous_z0_hat = resume.z0_hat
             index = resume.k + 1
-        scheduler = self.components.make_scheduler()
-        scheduler.set_timesteps(settings.steps, device=self.device)
+        scheduler = make_sampler(settings.sampler, self.components.scheduler_config)
+        overlap = self.device.type == "cuda" if overlap_decode is None else overlap_decode
+        decoder = DecodeAhead(self.decode, self.device) if overlap else None
         frames = 0
-        # 3. frame by frame with closed-loop control
-        for pose_image in pose_images:
-            check(cancel)
-            frame_started = time.perf_counter()
-            if baseline:
-                appearance = self.encode_appearance(source, width, height)
-            if settings.independent_noise:
-                z_T = sample_z_T(shape, settings.seed, frame=index)
-                x_k = z_T.clone()
-            else:
-                x_k = frame_input(z_T, previous_z0_hat, settings.beta)
-            features = self.pose_features(pose_image, width, height)
-            steps = self.denoise_frame(x_k, features, appearance, scheduler, settings.cfg, cancel, baseline)
-            z0_hat = yield from _as_progress(steps, index, settings.steps)
-            previous_z0_hat = z0_hat.float().cpu()
-            image = self.decode(z0_hat)
-            yield FrameReady(index, image, ClcState(index, z_T, previous_z0_hat), time.perf_counter() - frame_started)
-            index += 1
-            frames += 1
+        try:
+            for pose_image in pose_images:
+                check(cancel)
+                frame_started = time.perf_counter()
+                if settings.independent_noise:
+                    z_T = sample_z_T(shape, settings.seed, frame=index)
+                    x_k = z_T.clone()
+                else:
+                    x_k = frame_input(z_T, previous_z0_hat, settings.beta)  # eq. 1
+                features = self.pose_features(pose_image, width, height)
+                start_frame(scheduler, settings.steps, self.device)  # also clears multistep history
+                steps = self.denoise_frame(x_k, features, appearance, scheduler, settings.cfg, cancel)
+                z0_hat = yield from _as_progress(steps, index, settings.steps, decoder)
+                previous_z0_hat = z0_hat.float().cpu()
+                state = ClcState(index, z_T, previous_z0_hat)
+                if decoder is None:
+                    yield FrameReady(index, self.decode(z0_hat), state, time.perf_counter() - frame_started)
+                else:
+                    yield from decoder.submit(z0_hat, _frame_event(index, state, frame_started))
+                index += 1
+                frames += 1
+            if decoder is not None:
+                yield from decoder.drain()
+        except Cancelled:
+            if decoder is not None:
+                yield from decoder.drain()  # frames already denoised are never lost
+            raise
+        finally:
+            if decoder is not None:
+                decoder.close()
         yield Done(frames, time.perf_counter() - started)
 
 
-def _as_progress(steps, frame: int, total: int):
-    """Turn a denoising generator's step numbers into Progress events; return its ẑ0."""
+def _frame_event(index: int, state: ClcState, frame_started: float) -> Callable[[np.ndarray], FrameReady]:
+    return lambda image: FrameReady(index, image, state, time.perf_counter() - frame_started)
+
+
+class DecodeAhead:
+    """Decodes frames on one worker thread (on CUDA, on its own stream) while the next frame denoises.
+
+    ``submit`` queues a decode and yields the frames that are already done; at most two decodes
+    wait, so memory stays flat. Events come out in submission order."""
+
+    def __init__(self, decode: Callable[[torch.Tensor], np.ndarray], device: torch.device):
+        self._decode = decode
+        self._device = device
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vae-decode")
+        self._pending: deque[tuple[Future, Callable[[np.ndarray], FrameReady]]] = deque()
+        self._stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    def _run(self, z0_hat: torch.Tensor) -> np.ndarray:
+        if self._stream is None:
+            return self._decode(z0_hat)
+        with torch.cuda.stream(self._stream):
+            return self._decode(z0_hat)  # latents_to_image's .cpu() waits for this stream only
+
+    def submit(self, z0_hat: torch.Tensor, make_event: Callable[[np.ndarray], FrameReady]) -> Iterator[FrameReady]:
+        if self._stream is not None:
+            # the decode stream must see ẑ0 as the denoising stream finished it
+            self._stream.wait_stream(torch.cuda.current_stream(self._device))
+        while len(self._pending) >= 2:
+            future, made = self._pending.popleft()
+            yield made(future.result())
+        self._pending.append((self._pool.submit(self._run, z0_hat), make_event))
+        yield from self.ready()
+
+    def ready(self) -> Iterator[FrameReady]:
+        while self._pending and self._pending[0][0].done():
+            future, make_event = self._pending.popleft()
+            yield make_event(future.result())
+
+    def drain(self) -> Iterator[FrameReady]:
+        while self._pending:
+            future, make_event = self._pending.popleft()
+            yield make_event(future.result())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _as_progress(steps, frame: int, total: int, decoder: DecodeAhead | None = None):
+    """Turn a denoising generator's step numbers into Progress events (and any finished decodes); return its ẑ0."""
     while True:
         try:
             step = next(steps)
         except StopIteration as finished:
             return finished.value
         yield Progress(frame, step, total)
+        if decoder is not None:
+            yield from decoder.ready()

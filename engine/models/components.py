@@ -104,6 +104,31 @@ def pose_features_added(unet: UNet2DConditionModel, features: torch.Tensor) -> I
         handle.remove()
 
 
+class PoseSlot:
+    """A forward hook on the UNet's conv_in that adds ``features`` when set (None: adds nothing).
+
+    Installed once per UNet and kept, unlike :func:`pose_features_added`: a hook added and removed
+    around every call would make torch.compile re-trace the UNet at each step."""
+
+    def __init__(self) -> None:
+        self.features: torch.Tensor | None = None
+
+    def __call__(self, module, inputs, output):
+        if self.features is None:
+            return output
+        return output + self.features.to(output.dtype)
+
+
+def pose_slot(unet: UNet2DConditionModel) -> PoseSlot:
+    """The UNet's PoseSlot, installed on first use."""
+    slot = getattr(unet, "_talkingpose_pose_slot", None)
+    if slot is None:
+        slot = PoseSlot()
+        unet.conv_in.register_forward_hook(slot)
+        object.__setattr__(unet, "_talkingpose_pose_slot", slot)
+    return slot
+
+
 def tiny_unet_config(cross_attention_dim: int = 8, block_out_channels=(8, 16), sample_size: int = 8) -> dict:
     return dict(
         sample_size=sample_size,

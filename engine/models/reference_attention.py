@@ -3,8 +3,13 @@
 AnimateAnyone / TalkingPose: the ReferenceNet (a UNet run on the source latents) stores, for every
 BasicTransformerBlock, the self-attention input ``norm1(h)``, keyed by the block's module path. The
 denoising UNet's block at the same path attends with keys/values ``concat([norm1(h), stored], tokens)``
-using its own to_q/to_k/to_v/to_out. Per sample, ``ReferenceBank.reference_index`` says which stored
-reference (row) to use, or -1 for plain self-attention (the unconditional CFG half, condition dropout).
+using its own to_q/to_k/to_v/to_out.
+
+Which rows use the reference: at inference the batch is [uncond, cond] (or cond alone), so
+``ReferenceBank.plain_rows`` says how many leading rows attend plainly; the rest read stored row 0.
+Those are contiguous slices (views), so no gather or scatter runs per layer per step. Training mixes
+references per sample: there ``ReferenceBank.reference_index`` (B,) gives each sample's stored row,
+or -1 for plain self-attention (condition dropout), and takes precedence.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ class ReferenceBank:
 
     def __init__(self) -> None:
         self.states: dict[str, torch.Tensor] = {}
-        self.reference_index: torch.Tensor | None = None  # (B,) long; -1 = no reference; None = all use row 0
+        self.reference_index: torch.Tensor | None = None  # (B,) long; -1 = no reference; None = use plain_rows
+        self.plain_rows = 0  # leading rows with plain self-attention; the others read stored row 0
 
     def clear(self) -> None:
         self.states.clear()
         self.reference_index = None
+        self.plain_rows = 0
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         return dict(self.states)
@@ -79,25 +86,40 @@ class ReferenceReadProcessor:
         reference = self.bank.states.get(self.path)
         if reference is None:
             return attend(attn, hidden_states, hidden_states)
-        batch = hidden_states.shape[0]
-        index = self.bank.reference_index
-        if index is None:
-            index = torch.zeros(batch, dtype=torch.long)
-        index = index.to(hidden_states.device)
         reference = reference.to(hidden_states.dtype)
-        with_ref = (index >= 0).nonzero().flatten()
-        without_ref = (index < 0).nonzero().flatten()
-        if len(without_ref) == 0:
-            kv = torch.cat([hidden_states, reference[index]], dim=1)
-            return attend(attn, hidden_states, kv)
-        if len(with_ref) == 0:
+        if self.bank.reference_index is not None:
+            return _per_sample(attn, hidden_states, reference, self.bank.reference_index)
+        plain_rows = self.bank.plain_rows
+        if plain_rows <= 0:
+            return attend(attn, hidden_states, _with_reference(hidden_states, reference))
+        if plain_rows >= hidden_states.shape[0]:
             return attend(attn, hidden_states, hidden_states)
-        plain = attend(attn, hidden_states[without_ref], hidden_states[without_ref])
-        h_ref = hidden_states[with_ref]
-        guided = attend(attn, h_ref, torch.cat([h_ref, reference[index[with_ref]]], dim=1))
-        out = hidden_states.new_zeros((batch,) + plain.shape[1:])
-        out = out.index_copy(0, without_ref, plain)
-        return out.index_copy(0, with_ref, guided)
+        plain, guided = hidden_states[:plain_rows], hidden_states[plain_rows:]
+        plain_out = attend(attn, plain, plain)
+        guided_out = attend(attn, guided, _with_reference(guided, reference))
+        return torch.cat([plain_out, guided_out])
+
+
+def _with_reference(hidden_states: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Keys/values source: each row's own tokens followed by stored reference row 0's."""
+    return torch.cat([hidden_states, reference[:1].expand(hidden_states.shape[0], -1, -1)], dim=1)
+
+
+def _per_sample(attn: Attention, hidden_states: torch.Tensor, reference: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Training path: sample i reads stored row index[i], or attends plainly where index[i] < 0."""
+    index = index.to(hidden_states.device)
+    with_ref = (index >= 0).nonzero().flatten()
+    without_ref = (index < 0).nonzero().flatten()
+    if len(without_ref) == 0:
+        return attend(attn, hidden_states, torch.cat([hidden_states, reference[index]], dim=1))
+    if len(with_ref) == 0:
+        return attend(attn, hidden_states, hidden_states)
+    plain = attend(attn, hidden_states[without_ref], hidden_states[without_ref])
+    h_ref = hidden_states[with_ref]
+    guided = attend(attn, h_ref, torch.cat([h_ref, reference[index[with_ref]]], dim=1))
+    out = hidden_states.new_zeros((hidden_states.shape[0],) + plain.shape[1:])
+    out = out.index_copy(0, without_ref, plain)
+    return out.index_copy(0, with_ref, guided)
 
 
 def self_attention_paths(unet: torch.nn.Module) -> list[str]:

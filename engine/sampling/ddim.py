@@ -1,4 +1,5 @@
-"""DDIM denoising of one frame with classifier-free guidance (k-diffusion style: a pure loop)."""
+"""Denoising of one frame with classifier-free guidance (k-diffusion style: a pure loop); any sampler of
+``engine.sampling.samplers`` (the name stays from when DDIM was the only one)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import torch
 from diffusers import DDIMScheduler
 
 from engine.cancel import CancelToken, check
+from engine.sampling.samplers import step_kwargs
 
 # predict(latent_batch, t) -> model output for the batch
 Predictor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def uses_cfg(cfg: float) -> bool:
+    """Whether guidance needs the uncond pass: only above 1, as the official pipeline decides
+    (``guidance_scale > 1.0``); at or below 1 the cond half runs alone."""
+    return cfg > 1.0
 
 
 def guided(model_output: torch.Tensor, cfg: float) -> torch.Tensor:
@@ -30,16 +38,17 @@ def denoise_steps(
 
     A generator: yields the step number (1..steps) after each step and returns ẑ0, so callers can
     stream progress (``z0 = yield from denoise_steps(...)``). ``scheduler.set_timesteps`` must have
-    been called. With ``cfg != 1`` each step evaluates the batch [uncond, cond]; with ``cfg == 1``
-    only the cond half (the same result, half the work).
+    been called (for multistep samplers: once per frame, which also clears their history). With
+    ``cfg > 1`` each step evaluates the batch [uncond, cond]; otherwise only the cond half runs.
     """
     latents = x * scheduler.init_noise_sigma
-    use_cfg = cfg != 1.0
+    use_cfg = uses_cfg(cfg)
+    extra = step_kwargs(scheduler)
     for i, t in enumerate(scheduler.timesteps):
         check(cancel)
         batch = torch.cat([latents, latents]) if use_cfg else latents
         output = predict(batch, t)
         output = guided(output, cfg) if use_cfg else output
-        latents = scheduler.step(output.float(), t, latents.float(), eta=0.0).prev_sample.to(x.dtype)
+        latents = scheduler.step(output.float(), t, latents.float(), **extra).prev_sample.to(x.dtype)
         yield i + 1
     return latents
