@@ -16,7 +16,7 @@ import stat
 import tomllib
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from engine.errors import InputError, StudioError
 
@@ -35,7 +35,7 @@ def load_json(
     what: str,
     max_bytes: int = MAX_TEXT_BYTES,
     max_depth: int = MAX_DEPTH,
-    error: type[StudioError] = InputError,
+    error: Callable[[str], StudioError] = InputError,
     fix: str = "fix or replace it",
 ) -> Any:
     """Parse the JSON file ``source`` safely.
@@ -45,7 +45,7 @@ def load_json(
         what: what the file is, for messages ("the model description", "the VAE config").
         max_bytes: larger files are refused before a byte is read.
         max_depth: more deeply nested arrays/objects are refused before parsing.
-        error: the StudioError subclass to raise (InputError: exit 2, ModelError: exit 3).
+        error: the StudioError subclass to raise (InputError, ModelError), or a function making one from the message.
         fix: the end of every message: how the user gets a good file.
 
     Returns:
@@ -68,7 +68,7 @@ def load_toml(
     what: str,
     max_bytes: int = MAX_TEXT_BYTES,
     max_depth: int = MAX_DEPTH,
-    error: type[StudioError] = InputError,
+    error: Callable[[str], StudioError] = InputError,
     fix: str = "fix or replace it",
 ) -> dict[str, Any]:
     """Parse the TOML file ``source`` safely; arguments as :func:`load_json`. Returns the top-level table."""
@@ -90,7 +90,7 @@ def load_toml(
     return data
 
 
-def inside(folder: str | Path, relative: str, *, what: str, error: type[StudioError] = InputError) -> Path:
+def inside(folder: str | Path, relative: str, *, what: str, error: Callable[[str], StudioError] = InputError) -> Path:
     """``folder / relative``, refused unless it stays inside ``folder`` once symlinks are resolved.
 
     Args:
@@ -117,7 +117,7 @@ def inside(folder: str | Path, relative: str, *, what: str, error: type[StudioEr
     return joined
 
 
-def _read_text(path: Path, what: str, max_bytes: int, error: type[StudioError], fix: str) -> str:
+def _read_text(path: Path, what: str, max_bytes: int, error: Callable[[str], StudioError], fix: str) -> str:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -138,7 +138,7 @@ def _read_text(path: Path, what: str, max_bytes: int, error: type[StudioError], 
         raise error(f"{path} ({what}) is not UTF-8 text; {fix}") from None
 
 
-def _check_depth(text: str, path: Path, what: str, max_depth: int, error: type[StudioError], fix: str) -> None:
+def _check_depth(text: str, path: Path, what: str, max_depth: int, error: Callable[[str], StudioError], fix: str) -> None:
     brackets = _NOT_BRACKETS.sub("", text)
     deepest = max(accumulate(1 if char in "[{" else -1 for char in brackets), default=0)
     if deepest > max_depth:

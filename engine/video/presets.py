@@ -21,20 +21,29 @@ A preset file looks like::
 A preset's id is its file name without ``.toml``; it is what users type (``--preset web``).
 Besides the bundled ones, every ``.toml`` in the user's preset folder (``presets`` in the config
 dir, see :func:`user_presets_dir`) is a preset, and replaces a bundled one of the same id.
-Every problem is a SettingsError that names the file and the field.
+Every problem is a SettingsError that names the file and the field. Presets are checked when loaded:
+the extension must be a plain suffix, and three tiny frames go through the preset's encoder and muxer
+with its options, so FFmpeg itself refuses bad option values (``crf = "-5"``, an unknown x264 preset,
+an unknown movflag) before a render starts rather than at export.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import logging
 import os
-import tomllib
+import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from engine.errors import SettingsError
+from engine.errors import InputError, SettingsError
 from engine.resources import resource_path
+from engine.textfiles import load_toml
 
 CONTAINERS = {"mp4": "mp4", "mov": "mov", "webm": "webm", "mkv": "matroska", "gif": "gif", "png": None}  # id -> muxer
 DEFAULT_PRESET = "web"
@@ -43,6 +52,13 @@ _PRESET_FOR_EXTENSION = {
 }
 APP_NAME = "talkingpose-studio"
 CONFIG_DIR_ENV = "TALKINGPOSE_CONFIG_DIR"  # replaces the platform's config dir (tests, portable installs)
+MAX_PRESET_BYTES = 64 * 1024
+_EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")  # a plain suffix: no "/", "..", spaces or controls
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEST_SIZE = 64  # the test frame: even, and large enough for every encoder's minimum
+_TEST_FRAMES = 3  # x265 in an mp4 sometimes cannot finish a one-frame file
+# x264/x265 print a bad preset name straight to the terminal, so these are checked before FFmpeg sees them
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class ExportPreset:
     audio_sample_rate: int | None = None
     description: str = ""
     path: Path | None = None
+    problem: str = ""  # set only on the stand-ins list_presets(include_broken=True) gives for broken files
 
     @property
     def is_image_sequence(self) -> bool:
@@ -93,13 +110,21 @@ def _search_dirs(extra_dirs: Iterable[str | Path]) -> list[Path]:
     return [bundled_presets_dir(), user_presets_dir(), *map(Path, extra_dirs)]
 
 
-def list_presets(extra_dirs: Iterable[str | Path] = ()) -> list[ExportPreset]:
-    """All presets, the default first; a user's or an ``extra_dirs`` preset replaces one of the same id."""
+def list_presets(extra_dirs: Iterable[str | Path] = (), *, include_broken: bool = False) -> list[ExportPreset]:
+    """All presets, the default first; a user's or an ``extra_dirs`` preset replaces one of the same id.
+
+    A broken preset file is left out, or with ``include_broken`` listed as a stand-in whose ``problem``
+    says what is wrong (so one bad file in the user's folder never hides the others).
+    """
     by_id: dict[str, ExportPreset] = {}
     for folder in _search_dirs(extra_dirs):
         for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-            by_id[path.stem] = load_preset_file(path)
-    return sorted(by_id.values(), key=lambda preset: (preset.id != DEFAULT_PRESET, preset.id))
+            try:
+                by_id[path.stem] = load_preset_file(path)
+            except InputError as error:
+                by_id[path.stem] = ExportPreset(path.stem, path.stem, "?", "", "?", "?", path=path, problem=str(error))
+    presets = [p for p in by_id.values() if include_broken or not p.problem]
+    return sorted(presets, key=lambda preset: (preset.id != DEFAULT_PRESET, preset.id))
 
 
 def load_preset(name_or_path: str | Path, extra_dirs: Iterable[str | Path] = ()) -> ExportPreset:
@@ -111,7 +136,7 @@ def load_preset(name_or_path: str | Path, extra_dirs: Iterable[str | Path] = ())
         path = folder / f"{text}.toml"
         if path.is_file():
             return load_preset_file(path)
-    known = ", ".join(preset.id for preset in list_presets(extra_dirs))
+    known = ", ".join(preset.id for preset in list_presets(extra_dirs))  # usable ones only
     raise SettingsError("preset", f"no preset named {text!r}; use one of {known} or the path of a .toml file")
 
 
@@ -132,10 +157,7 @@ def load_preset_file(path: Path) -> ExportPreset:
     path = Path(path)
     if not path.is_file():
         raise SettingsError("preset", f"preset file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError("preset", f"{path.name} is not valid TOML ({exc}); fix the file") from None
+    data = load_toml(path, what="an export preset", max_bytes=MAX_PRESET_BYTES, error=_preset_error, fix="fix the file")
     return preset_from_dict(data, path.stem, path)
 
 
@@ -165,12 +187,17 @@ def preset_from_dict(data: dict[str, Any], preset_id: str, path: Path | None = N
             raise SettingsError(
                 f"{where}: audio.sample_rate", f"{audio_codec} cannot use {sample_rate} Hz; use one of {rates}"
             )
-    return ExportPreset(
+    extension = get.text("extension", default="" if container == "png" else f".{container}")
+    if container == "png" and extension:
+        raise SettingsError(f"{where}: extension", f'must be "" for a png preset, which writes a folder (got {extension!r})')
+    if container != "png" and not _EXTENSION.match(extension):
+        raise SettingsError(f"{where}: extension", f'must be a plain file suffix such as ".mp4" (got {extension!r})')
+    preset = ExportPreset(
         id=preset_id,
-        name=get.text("name", default=preset_id),
-        description=get.text("description", default=""),
+        name=get.text("name", default=preset_id, one_line=True),
+        description=get.text("description", default="", one_line=True),
         container=container,
-        extension=get.text("extension", default="" if container == "png" else f".{container}"),
+        extension=extension,
         video_codec=video_codec,
         pix_fmt=pix_fmt,
         video_tag=video_tag,
@@ -181,6 +208,13 @@ def preset_from_dict(data: dict[str, Any], preset_id: str, path: Path | None = N
         audio_sample_rate=sample_rate,
         path=path,
     )
+    if container != "png":
+        _check_encoding(preset, where)
+    return preset
+
+
+def _preset_error(message: str) -> SettingsError:
+    return SettingsError("preset", message)
 
 
 class _Reader:
@@ -192,12 +226,14 @@ class _Reader:
     def _field(self, key: str) -> str:
         return f"{self.where}: {self.prefix}{key}"
 
-    def text(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None, one_line: bool = False) -> str:
         value = self.data.get(key, default)
         if value is None:
             raise SettingsError(self._field(key), "is missing; add it to the preset file")
         if not isinstance(value, str):
             raise SettingsError(self._field(key), f"must be text in quotes (got {value!r})")
+        if one_line and (len(value) > 200 or _CONTROL.search(value)):
+            raise SettingsError(self._field(key), "must be one line of at most 200 characters")
         return value
 
     def integer(self, key: str) -> int | None:
@@ -216,8 +252,8 @@ class _Reader:
 
     def options(self, key: str) -> dict[str, str]:
         value = self.data.get(key, {})
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise SettingsError(self._field(key), 'must map names to text values, e.g. { crf = "18" }')
+        if not isinstance(value, dict) or not all(isinstance(v, str) and not _CONTROL.search(v) for v in value.values()):
+            raise SettingsError(self._field(key), 'must map names to one-line text values, e.g. { crf = "18" }')
         return dict(value)
 
 
@@ -238,3 +274,90 @@ def _check_video_codec(name: str, pix_fmt: str, where: str) -> None:
     formats = [fmt.name for fmt in (codec.video_formats or ())]
     if formats and pix_fmt not in formats:
         raise SettingsError(f"{where}: video.pix_fmt", f"{name} cannot write {pix_fmt!r}; use one of {', '.join(formats)}")
+
+
+def _check_encoding(preset: ExportPreset, where: str) -> None:
+    """Encode a few tiny frames with the preset; on failure, find and name the option FFmpeg refuses."""
+    speed = preset.video_options.get("preset")
+    if preset.video_codec in ("libx264", "libx265") and speed is not None and speed not in _X26X_PRESETS:
+        raise SettingsError(f"{where}: video.options.preset", f"{speed!r} is not an x264/x265 preset; use one of {', '.join(_X26X_PRESETS)}")
+    problem = _test_encode(preset)
+    if problem is None:
+        return
+    bare = dataclasses.replace(preset, video_options={}, container_options={})
+    if _test_encode(bare) is not None:
+        field_name = "video.tag" if preset.video_tag and _test_encode(dataclasses.replace(bare, video_tag=None)) is None else "video.codec"
+        raise SettingsError(f"{where}: {field_name}", f"a test frame could not be encoded ({problem}); choose another codec or tag")
+    for table, prefix in (("container_options", "container_options."), ("video_options", "video.options.")):
+        for key, value in getattr(preset, table).items():
+            alone = _test_encode(dataclasses.replace(bare, **{table: {key: value}}))
+            if alone is not None:
+                raise SettingsError(f"{where}: {prefix}{key}", f"{value!r} is refused by {preset.video_codec}/{preset.container} ({alone})")
+    raise SettingsError(f"{where}: video.options", f"these options do not work together ({problem}); change one of them")
+
+
+@functools.lru_cache(maxsize=64)
+def _test_encode_cached(container: str, codec: str, pix_fmt: str, tag: str | None, video_options: tuple, container_options: tuple) -> str | None:
+    import av
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="talkingpose-preset-") as folder, _UnusedOptions() as unused:
+        try:
+            with av.open(os.path.join(folder, "test"), "w", format=CONTAINERS[container], options=dict(container_options)) as output:
+                stream = output.add_stream(codec, rate=25)
+                stream.time_base = Fraction(1, 25)  # as the exporter does; some muxers refuse the default
+                stream.width = stream.height = _TEST_SIZE
+                stream.pix_fmt = pix_fmt
+                stream.codec_context.options = dict(video_options)
+                if tag:
+                    stream.codec_context.codec_tag = tag
+                black = np.zeros((_TEST_SIZE, _TEST_SIZE), np.uint8)
+                if pix_fmt == "pal8":
+                    frame = av.VideoFrame.from_ndarray((black, np.full((256, 4), 255, np.uint8)), format="pal8")
+                else:
+                    frame = av.VideoFrame.from_ndarray(np.stack([black] * 3, axis=-1), format="rgb24").reformat(format=pix_fmt)
+                for index in range(_TEST_FRAMES):
+                    frame.pts = index
+                    for packet in stream.encode(frame):
+                        output.mux(packet)
+                leftover = dict(stream.codec_context.options)  # PyAV keeps the options the encoder did not take
+                for packet in stream.encode(None):
+                    output.mux(packet)
+        except Exception as error:  # FFmpeg's refusal, whatever its class
+            return str(error).split(": '", 1)[0] or type(error).__name__
+    if leftover or unused.names:
+        return f"unknown option {sorted({*leftover, *unused.names})[0]!r}"
+    return None
+
+
+def _test_encode(preset: ExportPreset) -> str | None:
+    return _test_encode_cached(
+        preset.container, preset.video_codec, preset.pix_fmt, preset.video_tag,
+        tuple(sorted(preset.video_options.items())), tuple(sorted(preset.container_options.items())),
+    )
+
+
+class _UnusedOptions(logging.Handler):
+    """Collects the muxer options PyAV reports as not used (it only logs them)."""
+
+    _LOGGER = "av.container.output"
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.names: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Some options were not used: "):
+            self.names.update(re.findall(r"'([^']+)': ", message))
+
+    def __enter__(self) -> "_UnusedOptions":
+        logger = logging.getLogger(self._LOGGER)
+        self._propagate, logger.propagate = logger.propagate, False  # the user sees our sentence, not PyAV's
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        logger = logging.getLogger(self._LOGGER)
+        logger.removeHandler(self)
+        logger.propagate = self._propagate

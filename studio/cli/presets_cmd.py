@@ -1,4 +1,7 @@
-"""``studio-cli presets list``: the export presets (bundled ones and the user's own folders)."""
+"""``studio-cli presets list``: the export presets (bundled ones and the user's own folders).
+
+A broken preset file is listed as broken, with the reason, and never stops the listing.
+"""
 
 from __future__ import annotations
 
@@ -28,17 +31,20 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("say what to do with presets: 'studio-cli presets list'")
     from engine.video.presets import DEFAULT_PRESET, list_presets
 
-    presets = list_presets(args.dir)
+    presets = list_presets(args.dir, include_broken=True)
     if args.json:
         print(json.dumps([
             {"id": p.id, "name": p.name, "container": p.container, "extension": p.extension, "video_codec": p.video_codec,
              "audio_codec": p.audio_codec, "description": p.description, "default": p.id == DEFAULT_PRESET,
-             "path": str(p.path) if p.path else None}
+             "path": str(p.path) if p.path else None, "broken": p.problem or None}
             for p in presets
         ]))
         return 0
     rows = [("ID", "FORMAT", "VIDEO", "AUDIO", "DESCRIPTION")]
     for p in presets:
+        if p.problem:
+            rows.append((p.id, "?", "?", "?", f"broken: {p.problem}"))
+            continue
         rows.append((p.id + (" (default)" if p.id == DEFAULT_PRESET else ""), p.name, p.video_codec,
                      p.audio_codec or "-", p.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -95,8 +95,12 @@ def test_a_bad_user_preset_names_its_file(monkeypatch, tmp_path):
     (tmp_path / "presets").mkdir()
     (tmp_path / "presets" / "broken.toml").write_text('container = "mp4"\n[video]\ncodec = "libx264"\n')
     with pytest.raises(SettingsError) as caught:
-        list_presets()
+        load_preset("broken")
     assert caught.value.field == "broken.toml: video.pix_fmt"
+    # listing leaves it out (or shows it as broken), never fails because of it
+    assert "broken" not in {p.id for p in list_presets()}
+    (stand_in,) = [p for p in list_presets(include_broken=True) if p.id == "broken"]
+    assert stand_in.problem == str(caught.value)
 
 
 @pytest.mark.parametrize(
