@@ -1,6 +1,8 @@
 """`studio-cli models list | verify NAME | import PATH [--name NAME] [--fp16] | remove NAME | fetch NAME`.
 
 Errors are engine.errors exceptions; studio.cli's main prints them as one line and exits with their code.
+A broken folder in the library (hostile or damaged model.json, paths leading outside it) is listed as
+broken, never fatal; import and verify check every weights file against its config, not just checksums.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _list(library) -> int:
     print(f"{'NAME':<24} {'SIZE':>9} {'DTYPE':<5} {'RESOLUTION':<10} ARCHITECTURE")
     for info in models:
         if info.problem:
-            print(f"{info.name:<24} {'?':>9} {'?':<5} {'?':<10} damaged: {info.problem}")
+            print(f"{info.name:<24} {'?':>9} {'?':<5} {'?':<10} broken: {info.problem}")
             continue
         width, height = info.resolution
         print(f"{info.name:<24} {_size(info.size_bytes):>9} {info.dtype:<5} {f'{width}x{height}':<10} {info.architecture}")
