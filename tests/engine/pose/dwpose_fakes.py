@@ -117,6 +117,27 @@ def simcc_peaks(x_bins: np.ndarray, y_bins: np.ndarray, peak: np.ndarray) -> tup
     return simcc_x, simcc_y
 
 
+def detection_frame_size(width: int, height: int) -> tuple[int, int]:
+    k = 512 / min(width, height)
+    return int(np.round(width * k / 64)) * 64, int(np.round(height * k / 64)) * 64
+
+
+def expected_keypoints(frame_wh, box_in_input, x_bins, y_bins) -> np.ndarray:
+    """(133, 2) pixels of the original frame for a detector box given in 640-input pixels."""
+    width, height = frame_wh
+    det_w, det_h = detection_frame_size(width, height)
+    ratio = min(640 / det_h, 640 / det_w)
+    x0, y0, x1, y1 = np.asarray(box_in_input, np.float64) / ratio  # detection-frame pixels
+    center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    w, h = (x1 - x0) * 1.25, (y1 - y0) * 1.25
+    crop_w, crop_h = (w, w * 384 / 288) if w / h > 288 / 384 else (h * 288 / 384, h)
+    # crop pixel (u, v) shows detection pixel center + ((u, v) - input centre) * crop size / input size
+    u, v = np.asarray(x_bins) / 2.0, np.asarray(y_bins) / 2.0
+    det_x = center[0] + (u - 144) * crop_w / 288
+    det_y = center[1] + (v - 192) * crop_h / 384
+    return np.stack([det_x / det_w * width, det_y / det_h * height], axis=1)
+
+
 def write_models(folder: Path, det: onnx.ModelProto, pose: onnx.ModelProto) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     onnx.save(det, str(folder / "yolox_l.onnx"))

@@ -14,7 +14,9 @@ import pytest
 from engine.pose.dwpose import DWPoseBackend
 from engine.video import reader
 from tests.engine.pose.conftest import TED
-from tests.engine.pose.dwpose_fakes import detector_model, marker_pose_model, pose_model, raw_detections, simcc_peaks, write_models
+from tests.engine.pose.dwpose_fakes import (
+    detection_frame_size, detector_model, expected_keypoints, marker_pose_model, pose_model, raw_detections, simcc_peaks, write_models,
+)
 
 # OpenPose-18 joint -> COCO-WholeBody body point, written out by name (mmpose -> OpenPose order)
 OPENPOSE_FROM_COCO = {
@@ -25,27 +27,6 @@ OPENPOSE_FROM_COCO = {
 OPENPOSE_ORDER = ["nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip",
                   "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear"]
 TOLERANCE_PX = 0.5
-
-
-def detection_frame_size(width: int, height: int) -> tuple[int, int]:
-    k = 512 / min(width, height)
-    return int(np.round(width * k / 64)) * 64, int(np.round(height * k / 64)) * 64
-
-
-def expected_keypoints(frame_wh, box_in_input, x_bins, y_bins) -> np.ndarray:
-    """(133, 2) pixels of the original frame for a detector box given in 640-input pixels."""
-    width, height = frame_wh
-    det_w, det_h = detection_frame_size(width, height)
-    ratio = min(640 / det_h, 640 / det_w)
-    x0, y0, x1, y1 = np.asarray(box_in_input, np.float64) / ratio  # detection-frame pixels
-    center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    w, h = (x1 - x0) * 1.25, (y1 - y0) * 1.25
-    crop_w, crop_h = (w, w * 384 / 288) if w / h > 288 / 384 else (h * 288 / 384, h)
-    # crop pixel (u, v) shows detection pixel center + ((u, v) - input centre) * crop size / input size
-    u, v = np.asarray(x_bins) / 2.0, np.asarray(y_bins) / 2.0
-    det_x = center[0] + (u - 144) * crop_w / 288
-    det_y = center[1] + (v - 192) * crop_h / 384
-    return np.stack([det_x / det_w * width, det_y / det_h * height], axis=1)
 
 
 def _frames(name: str) -> list[np.ndarray]:
