@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,6 +24,7 @@ from engine.cancel import CancelToken, check
 from engine.errors import InputError
 
 _FINGERPRINT_CHUNK = 1 << 20
+MAX_IMAGE_PIXELS = 50_000_000  # source images above this are refused before decoding (a 50 MP photo is 150 MB as RGB)
 _FIX_VIDEO = "re-export it as MP4 (H.264) and try again"
 
 
@@ -117,16 +119,44 @@ def read_frame(path: str | Path, index: int) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read a source image (PNG, JPEG, WebP, ...) as HxWx3 uint8 RGB, upright per its EXIF tag."""
+    """Read a source image (PNG, JPEG, WebP, ...) as HxWx3 uint8 RGB, upright per its EXIF tag.
+
+    The header is read first: an image of more than ``MAX_IMAGE_PIXELS`` (50 megapixels) is refused
+    before it is decoded, so a small file claiming 100000x100000 pixels cannot exhaust memory.
+    """
     import cv2  # imported here: only image reading needs OpenCV
 
     path = _existing_file(path, what="image")
     # imdecode of the raw bytes (not imread) so that non-ASCII paths work on Windows too.
     data = np.fromfile(str(path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    _check_image_size(path)
+    try:
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:  # OpenCV's own limits and decoder failures
+        bgr = None
     if bgr is None:
         raise InputError(f"{path.name} is not a readable image; use a PNG or JPEG file")
     return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def _check_image_size(path: Path) -> None:
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # lazy: reads the header, decodes nothing
+                width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = None  # Pillow's own limit is higher than ours, so the image is too big
+    except Exception:  # a header Pillow cannot parse: OpenCV decides whether it is an image at all
+        return
+    if width is None or width * height > MAX_IMAGE_PIXELS:
+        size = f"{width}x{height} pixels" if width is not None else "too many pixels"
+        raise InputError(
+            f"{path.name} has {size}, more than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels a source image may have; "
+            "scale it down (the model works at 512 pixels) and try again"
+        )
 
 
 def video_fingerprint(path: str | Path) -> str:
