@@ -23,6 +23,17 @@ from engine.errors import SettingsError
         ({"dtype": "int8"}, "dtype"),
         ({"cfg": -1}, "cfg"),
         ({"seed": -3}, "seed"),
+        ({"seed": 2**64}, "seed"),  # torch's generator overflows: refused here, not after the model loads
+        ({"seed": 2**63}, "seed"),
+        ({"cfg": float("inf")}, "cfg"),  # inf/NaN guidance renders black frames
+        ({"cfg": float("nan")}, "cfg"),
+        ({"cfg": 51}, "cfg"),
+        ({"beta": float("inf")}, "beta"),
+        ({"beta": 10**400}, "beta"),  # too large for a float: still one clear error
+        ({"steps": 10**9}, "steps"),
+        ({"width": 8192}, "width"),
+        ({"device": "cuda:x"}, "device"),
+        ({"independent_noise": 1}, "independent_noise"),
     ],
 )
 def test_bad_setting_names_the_field(changes, field):
@@ -33,6 +44,16 @@ def test_bad_setting_names_the_field(changes, field):
     assert "\n" not in str(error.value)
 
 
+def test_limits_themselves_are_accepted():
+    from engine.config import MAX_CFG, MAX_SEED, MAX_SIDE
+
+    settings = RenderSettings(seed=MAX_SEED, cfg=MAX_CFG, width=MAX_SIDE, height=8, device="cuda:1")
+    assert (settings.seed, settings.cfg, settings.size) == (2**63 - 1, 50.0, (4096, 8))
+    import torch
+
+    torch.Generator().manual_seed(MAX_SEED)  # the largest seed is one torch accepts
+
+
 def test_defaults_are_the_papers():
     settings = RenderSettings()
     assert (settings.beta, settings.steps, settings.cfg) == (0.05, 30, 3.5)
@@ -40,7 +61,7 @@ def test_defaults_are_the_papers():
 
 def test_parse_size():
     assert parse_size("512x384") == (512, 384)
-    for bad in ("100x7", "abc", "512", "0x0"):
+    for bad in ("100x7", "abc", "512", "0x0", "8192x512"):
         with pytest.raises(SettingsError, match="size"):
             parse_size(bad)
 
