@@ -21,11 +21,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise SettingsError("device", f"{name} was requested but no CUDA GPU is available; use --device cpu or auto")
+            raise SettingsError("device", f"{name} was requested but no CUDA GPU is available; choose cpu or auto")
         return torch.device(name)
     if name == "mps":
         if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
-            raise SettingsError("device", "mps was requested but Apple's Metal backend is not available; use --device cpu or auto")
+            raise SettingsError("device", "mps was requested but Apple's Metal backend is not available; choose cpu or auto")
         return torch.device("mps")
     raise SettingsError("device", f"unknown device {name!r}; use auto, cpu, cuda or mps")
 

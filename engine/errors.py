@@ -1,21 +1,26 @@
 """Errors a user can cause. Each carries one sentence saying what happened and how to fix it.
 
-The CLI maps each class to an exit code; the GUI shows ``str(error)`` in the window.
+Every class has a ``kind`` ("input", "model", "output", "cancelled"); the messages are worded
+for any front end (no command-line flags). The CLI maps kinds to exit codes in one place
+(``studio.cli.main``); the GUI shows ``str(error)`` with its own wording around it.
 """
 
 from __future__ import annotations
+
+INPUT, MODEL, OUTPUT, CANCELLED = "input", "model", "output", "cancelled"
+KINDS = (INPUT, MODEL, OUTPUT, CANCELLED)
 
 
 class StudioError(Exception):
     """Base class: a problem the user can fix. ``str(e)`` is the one-line message."""
 
-    exit_code = 1
+    kind = INPUT
 
 
 class InputError(StudioError):
-    """Bad input file, bad setting, or bad usage (exit code 2)."""
+    """Bad input file, bad setting, or bad usage."""
 
-    exit_code = 2
+    kind = INPUT
 
 
 class SettingsError(InputError):
@@ -27,21 +32,21 @@ class SettingsError(InputError):
 
 
 class ModelError(StudioError):
-    """Weights missing, corrupt or mismatched (exit code 3)."""
+    """Weights missing, corrupt or mismatched."""
 
-    exit_code = 3
+    kind = MODEL
 
 
 class OutputError(StudioError):
-    """Output directory not writable, disk full, or similar (exit code 4)."""
+    """Output folder not writable, disk full, work folder busy, or similar."""
 
-    exit_code = 4
+    kind = OUTPUT
 
 
 class Cancelled(StudioError):
-    """The user cancelled; everything finished before the cancel is kept (exit code 130)."""
+    """The user cancelled; everything finished before the cancel is kept."""
 
-    exit_code = 130
+    kind = CANCELLED
 
     def __init__(self, message: str = "cancelled by the user"):
         super().__init__(message)

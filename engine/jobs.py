@@ -1,24 +1,21 @@
 """A render job: inputs + settings + a work dir. Frames land on disk one by one; resume is exact.
 
-Work dir layout::
-
-    job.json     inputs (paths + fingerprints), settings, model id, range, software versions
-    poses/       the driving video's pose cache (analysed once)
-    frames/      frame k as a lossless PNG, written atomically (engine.video.frame_store)
-    state/       the CLC state (k, z_T, ẑ0,k) after the newest frame, so resume is exact
-
-The GUI and the CLI build a job, iterate ``job.run()`` and consume its events.
+The job owns its work dir (``engine.workdir``); front ends never name a file inside it. A resume
+continues only when everything that determines the frames (settings, input fingerprints, model
+hash) equals what made the frames already on disk. The GUI and the CLI build a job, iterate
+``job.run()`` and consume its events.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -27,9 +24,11 @@ from engine.cancel import CancelToken, check
 from engine.config import RenderSettings
 from engine.errors import InputError, OutputError, StudioError
 from engine.events import Done, Event, FrameReady, Message
+from engine.inputs import DrivingInfo, SourceInfo, check_not_an_input, check_output, inspect_driving, inspect_source
 
-JOB_FORMAT_VERSION = 1
-JOB_FILE = "job.json"
+from engine.workdir import JOB_FILE, POSES_DIR, WorkDir, frame_facts
+
+JOB_FORMAT_VERSION = 2
 TINY_MODEL = "builtin:tiny"  # random tiny components: tests and benchmarks only
 
 
@@ -63,6 +62,14 @@ class JobSpec:
         )
 
 
+def model_fingerprint(loaded: Any) -> str:
+    """A short id of a loaded model's weights: the checksums its model.json lists ("" if none)."""
+    files = getattr(getattr(loaded, "info", None), "files", None) or {}
+    if not files:
+        return ""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:32]
+
+
 class RenderJob:
     """One render in its work dir. Create with :meth:`create`, reopen with :meth:`open`."""
 
@@ -70,6 +77,8 @@ class RenderJob:
         self.work_dir = Path(work_dir)
         self.spec = spec
         self.record = record
+        self.files = WorkDir(self.work_dir)
+        self._driving_info: DrivingInfo | None = None
         self._driving = None
         self._source: np.ndarray | None = None
         self._store = None
@@ -77,41 +86,46 @@ class RenderJob:
     # -- creating and opening ------------------------------------------------------------------
     @classmethod
     def create(
-        cls, work_dir: str | Path, source: str | Path, driving: str | Path, settings: RenderSettings,
-        model: str = "demo", start: int = 0, end: int | None = None, align: bool = True,
-        smooth: float = 0.0, fps: float | None = None,
+        cls, work_dir: str | Path, source: str | Path | SourceInfo, driving: str | Path | DrivingInfo,
+        settings: RenderSettings, model: str = "demo", start: int = 0, end: int | None = None, align: bool = True,
+        smooth: float = 0.0, fps: float | None = None, *, model_hash: str = "", resume: bool = True,
     ) -> "RenderJob":
-        """Check the inputs and write ``job.json``; an existing identical job is reopened for resume."""
-        from engine.video.reader import read_image, video_fingerprint
+        """Check the inputs, lock the work dir and write the job; frames already there are resumed.
 
-        source, driving = Path(source).expanduser().resolve(), Path(driving).expanduser().resolve()
-        read_image(source)  # a clear error now rather than after loading a model
-        _check_driving_exists(driving)
-        if start < 0 or (end is not None and end <= start):
-            raise InputError(f"the frame range {start}..{end} is empty; the end must come after the start")
-        if smooth < 0:
-            raise InputError(f"smooth must be 0 or more (got {smooth})")
-        if fps is not None and not fps > 0:
-            raise InputError(f"fps must be a positive number (got {fps})")
-        spec = JobSpec(str(source), str(driving), settings, model, start, end, align, smooth, fps)
+        Args:
+            work_dir: the job's folder (created if missing).
+            source, driving: paths, or what ``engine.inputs.inspect_source``/``inspect_driving``
+                returned (then nothing is read again).
+            model_hash: ``model_fingerprint`` of the loaded model, recorded so a resume with other
+                weights is refused.
+            resume: False refuses a work dir that already holds frames.
+        Returns:
+            The job, holding the work dir's lock until :meth:`release` (or the process exits).
+        Raises:
+            InputError for bad inputs or a resume that would mix settings; OutputError when the
+            work dir cannot be written or another process renders into it.
+        """
+        from engine.video.reader import video_fingerprint
+
+        source = source if isinstance(source, SourceInfo) else inspect_source(source)
+        driving = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
+        _check_range(start, end, smooth, fps)
+        spec = JobSpec(str(source.path), str(driving.path), settings, model, start, end, align, smooth, fps)
         work_dir = Path(work_dir).expanduser().resolve()
-        if (work_dir / JOB_FILE).exists():
-            job = cls.open(work_dir)
-            if job.spec != spec:
-                raise InputError(
-                    f"{work_dir} already holds a different job; resume it with 'studio-cli resume {work_dir}' "
-                    "or choose another --work-dir"
-                )
-            return job
-        record = {
-            "format_version": JOB_FORMAT_VERSION,
-            "spec": spec.to_dict(),
-            "fingerprints": {"source": video_fingerprint(source), "driving": video_fingerprint(driving)},
-            "software": _versions(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        _write_json(work_dir, record)
-        return cls(work_dir, spec, record)
+        check_not_an_input(work_dir, (source.path, driving.path))
+        fingerprints = {"source": video_fingerprint(source.path), "driving": video_fingerprint(driving.path)}
+        record = {"format_version": JOB_FORMAT_VERSION, "spec": spec.to_dict(), "fingerprints": fingerprints,
+                  "model_hash": model_hash, "software": _versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        job = cls(work_dir, spec, record)
+        job.files.lock(create=True)
+        try:
+            job.files.settle(frame_facts(record), resume)
+            job.files.write_job(record, frame_facts(record))
+        except BaseException:
+            job.release()
+            raise
+        job._source, job._driving_info = source.image, driving
+        return job
 
     @classmethod
     def open(cls, work_dir: str | Path) -> "RenderJob":
@@ -119,19 +133,17 @@ class RenderJob:
         work_dir = Path(work_dir).expanduser().resolve()
         path = work_dir / JOB_FILE
         if not path.is_file():
-            raise InputError(f"{work_dir} is not a render work dir (no {JOB_FILE}); start a render with 'studio-cli animate'")
-        damaged = f"{path} is damaged"
-        keep = f"its frames in {work_dir / 'frames'} are kept, start a new render to continue"
+            raise InputError(f"{work_dir} is not a render work folder (it holds no job); start a new render instead")
+        damaged = f"the job file {path} is damaged"
+        keep = "the rendered frames are kept; export them, or start a new render to continue"
         try:
             record = json.loads(path.read_text())
             version = int(record["format_version"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OSError) as exc:
             raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
         if version > JOB_FORMAT_VERSION:
-            raise InputError(
-                f"{path} was written by a newer TalkingPose Studio (job format {version}); "
-                "update the studio to resume or export it"
-            )
+            raise InputError(f"{path} was written by a newer TalkingPose Studio (job format {version}); "
+                             "update the studio to resume or export it")
         try:
             spec = JobSpec.from_dict(record["spec"])
             fingerprints = record["fingerprints"]
@@ -143,7 +155,11 @@ class RenderJob:
             raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
         return cls(work_dir, spec, record)
 
-    # -- state ---------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Let other processes render into the work dir again."""
+        self.files.unlock()
+
+    # -- the work dir --------------------------------------------------------------------------
     @property
     def store(self):
         """The job's FrameStore (one per job: it keeps no state that could go stale)."""
@@ -153,16 +169,38 @@ class RenderJob:
             self._store = FrameStore(self.work_dir)
         return self._store
 
-    def source_image(self) -> np.ndarray:
-        """The source picture, read once per job object."""
-        if self._source is None:
-            from engine.video.reader import read_image
+    def seed_pose_cache(self, cache_dir: str | Path) -> int:
+        """Copy the driving video's poses from another pose cache (e.g. the GUI's), so a long video
+        is analysed once; returns how many files were copied. A miss only costs time."""
+        return self.files.seed_pose_cache(cache_dir, self.record["fingerprints"]["driving"])
 
-            self._source = read_image(self.spec.source)
+    def remember_export(self, out: str | Path, preset: str, audio: bool) -> None:
+        """Record where this job exports, so a later resume can finish it without being told."""
+        self.files.remember_export(out, preset, audio)
+
+    def recorded_export(self) -> dict | None:
+        """``{"output", "preset", "audio"}`` from :meth:`remember_export`, or None when none was recorded."""
+        return self.files.recorded_export()
+
+    # -- state ---------------------------------------------------------------------------------
+    def frame_path(self, index: int) -> Path:
+        """Where frame ``index`` is (or will be) stored: a lossless PNG."""
+        return self.store.frame_path(index)
+
+    def source_image(self) -> np.ndarray:
+        """The source picture, (H, W, 3) uint8 RGB, read once per job object."""
+        if self._source is None:
+            self._source = inspect_source(self.spec.source).image
         return self._source
 
     @property
     def frames_done(self) -> int:
+        """Frames that will not be rendered again: those before the point a resume continues from."""
+        return self.store.resume_point().next_index
+
+    @property
+    def frames_on_disk(self) -> int:
+        """Frames 0, 1, 2, ... complete on disk without a gap: what an export uses."""
         return self.store.complete_count()
 
     @property
@@ -176,7 +214,7 @@ class RenderJob:
         return float(self.spec.fps) if self.spec.fps else float(self.driving().fps)
 
     def check_inputs(self) -> None:
-        """Refuse to resume when an input changed since the job was created."""
+        """Refuse to resume when an input changed or the frames on disk were made otherwise."""
         from engine.video.reader import video_fingerprint
 
         for name in ("source", "driving"):
@@ -185,18 +223,19 @@ class RenderJob:
                 raise InputError(f"the {name} file {path} is gone; put it back to resume this job")
             if video_fingerprint(path) != self.record["fingerprints"][name]:
                 raise InputError(f"the {name} file {path} changed since this job started; start a new render instead of resuming")
+        self.files.check_made_with(frame_facts(self.record))
 
     def driving(self, cancel: CancelToken | None = None, on_progress=None):
         """The driving input, analysed once (pose cache in the work dir) and aligned to the source."""
         if self._driving is None:
             from engine.pose.driving import open_driving
 
+            info = self._driving_info or inspect_driving(self.spec.driving)
             source = self.source_image()
-            aspect = source.shape[1] / source.shape[0]
             align_to = _source_pose(source) if self.spec.align else None
             self._driving = open_driving(
-                Path(self.spec.driving), cache_dir=self.work_dir / "poses", align_to=align_to,
-                smooth=self.spec.smooth, cancel=cancel, on_progress=on_progress, source_aspect=aspect,
+                info, cache_dir=self.work_dir / POSES_DIR, align_to=align_to, smooth=self.spec.smooth,
+                cancel=cancel, on_progress=on_progress, source_aspect=source.shape[1] / source.shape[0],
             )
         return self._driving
 
@@ -206,32 +245,40 @@ class RenderJob:
         from engine.pipeline import AnimationPipeline
 
         started = time.perf_counter()
+        self.files.lock()
         self.check_inputs()
-        spec, settings = self.spec, self.spec.settings
         driving = self.driving(cancel)
         for warning in driving.warnings:
             yield Message(warning, "warning")
-        total = self.frames_total
-        store = self.store
+        total, store = self.frames_total, self.store
         store.discard_temporaries()  # leftovers of a crash mid-write; never complete frames
         resume = store.resume_point()
+        store.truncate(resume.next_index)  # frames past the resume point are made again, in order
         if resume.next_index >= total:
             yield Done(0, time.perf_counter() - started)
             return
         if resume.next_index:
             yield Message(f"resuming after frame {resume.next_index} of {total}")
-        components = components if components is not None else load_components(spec.model, settings)
-        pipeline = AnimationPipeline.for_settings(components, settings)
-        source = self.source_image()
+        components = components if components is not None else self._load_components()
+        pipeline = AnimationPipeline.for_settings(components, self.spec.settings)
         poses = self._pose_images(driving, resume.next_index, total, cancel)
         written = 0
-        for event in pipeline.render(source, poses, settings, cancel, resume=resume.state, first_index=resume.next_index):
+        for event in pipeline.render(self.source_image(), poses, self.spec.settings, cancel,
+                                     resume=resume.state, first_index=resume.next_index):
             if isinstance(event, FrameReady):
                 store.write(event.index, event.image, event.state)
                 written += 1
             elif isinstance(event, Done):
                 event = Done(written, time.perf_counter() - started)
             yield event
+
+    def _load_components(self):
+        components, model_hash = load_model_with_hash(self.spec.model)
+        recorded = self.record.get("model_hash") or ""
+        if recorded and model_hash != recorded and self.store.indices():
+            raise InputError(f"the model {self.spec.model!r} changed since these frames were rendered; "
+                             "choose another work folder to render with it")
+        return components
 
     def _pose_images(self, driving, first: int, total: int, cancel) -> Iterator[np.ndarray]:
         width, height = self.spec.settings.width, self.spec.settings.height
@@ -243,18 +290,42 @@ class RenderJob:
             check(cancel)
             yield driving.pose_image(self.spec.start + int(i * driving.fps / self.output_fps + 1e-6), width, height)
 
-    def export(self, out: str | Path, preset: str = "web", audio: bool = True, cancel: CancelToken | None = None, on_progress=None) -> Path:
-        """Encode the frames on disk (during or after rendering) with an export preset."""
+    def export(self, out: str | Path, preset: str = "web", audio: bool = True, cancel: CancelToken | None = None,
+               on_progress=None, force: bool = False) -> Path:
+        """Encode the frames on disk (during or after rendering) with an export preset.
+
+        Raises OutputError saying the frames are kept when OUT cannot be written."""
         from engine.video.export import export_frames
         from engine.video.presets import load_preset
 
+        chosen = load_preset(preset)
         driving = self.driving()
         audio_from = self.spec.driving if audio and driving.kind in ("video", "pose_video") else None
-        result = export_frames(
-            self.store, out, load_preset(preset), self.output_fps, audio_from=audio_from,
-            audio_offset=self.spec.start / driving.fps, cancel=cancel, on_progress=on_progress,
-        )
+        out = Path(out).expanduser().absolute()
+        try:
+            check_output(out, chosen, (self.spec.source, self.spec.driving), force=force)
+            result = export_frames(self.store, out, chosen, self.output_fps, audio_from=audio_from,
+                                   audio_offset=self.spec.start / driving.fps, cancel=cancel, on_progress=on_progress)
+        except OutputError as error:
+            raise OutputError(f"could not write {out} ({_export_reason(out, error)}); the rendered frames are kept, "
+                              "so exporting to another place works") from None
         return result.path
+
+
+def check_work_dir(work_dir: str | Path, resume: bool) -> None:
+    """The cheap part of :meth:`RenderJob.create`'s work dir checks, for front ends to run first:
+    OutputError when another process renders there, InputError when it holds frames and not ``resume``."""
+    WorkDir(Path(work_dir).expanduser().resolve()).check_free(resume)
+
+
+def analyse_driving(driving: DrivingInfo, work_dir: str | Path, cancel: CancelToken | None = None, on_progress=None) -> None:
+    """Find a driving video's keypoints into ``work_dir``'s pose cache before its job exists, so a
+    video without a person fails before any weights load. Pose files and pose videos need nothing."""
+    if driving.kind != "video":
+        return
+    from engine.pose.extract import extract_poses
+
+    extract_poses(Path(driving.path), cache_dir=Path(work_dir) / POSES_DIR, cancel=cancel, on_progress=on_progress)
 
 
 def preview_frame(
@@ -264,28 +335,36 @@ def preview_frame(
     """Render one driving frame (no work dir): the GUI's live preview. β has no effect on a single frame."""
     from engine.pipeline import AnimationPipeline
     from engine.pose.driving import open_driving
-    from engine.video.reader import read_image
 
-    image = read_image(source)
+    image = inspect_source(source).image
     drive = open_driving(
-        Path(driving), cache_dir=cache_dir, align_to=_source_pose(image) if align else None, smooth=smooth,
-        cancel=cancel, source_aspect=image.shape[1] / image.shape[0],
+        inspect_driving(driving), cache_dir=cache_dir, align_to=_source_pose(image) if align else None,
+        smooth=smooth, cancel=cancel, source_aspect=image.shape[1] / image.shape[0],
     )
     pose = drive.pose_image(index, settings.width, settings.height)
-    components = components if components is not None else load_components(model, settings)
-    for event in AnimationPipeline.for_settings(components, settings).render(image, [pose], settings, cancel, first_index=index):
-        yield event
+    components = components if components is not None else load_model_with_hash(model)[0]
+    yield from AnimationPipeline.for_settings(components, settings).render(image, [pose], settings, cancel, first_index=index)
 
 
-def load_components(model: str, settings: RenderSettings):
-    """Components for a model id: ``demo``, a library name, a model folder or a released layout."""
+def load_model_with_hash(model: str) -> tuple[Any, str]:
+    """(components, model_fingerprint) for a model id: ``demo``, a library name, a folder or a released layout."""
     if model == TINY_MODEL:
         from engine.models.components import tiny_components
 
-        return tiny_components(seed=0)
+        return tiny_components(seed=0), TINY_MODEL
     from engine.weights import load_model
 
-    return load_model(model).components
+    loaded = load_model(model)
+    return loaded.components, model_fingerprint(loaded)
+
+
+def _check_range(start: int, end: int | None, smooth: float, fps: float | None) -> None:
+    if start < 0 or (end is not None and end <= start):
+        raise InputError(f"the frame range {start}..{end} is empty; the end must come after the start")
+    if not smooth >= 0:
+        raise InputError(f"smooth must be 0 or more (got {smooth})")
+    if fps is not None and not fps > 0:
+        raise InputError(f"fps must be a positive number (got {fps})")
 
 
 def _source_pose(image: np.ndarray):
@@ -304,11 +383,10 @@ def _output_count(driving_frames: int, driving_fps: float, output_fps: float) ->
     return max(1, int(driving_frames * output_fps / driving_fps + 1e-6))
 
 
-def _check_driving_exists(path: Path) -> None:
-    if path.is_dir():
-        raise InputError(f"{path} is a folder; DRIVING must be a video, a pose video or a .npz pose file")
-    if not path.is_file():
-        raise InputError(f"driving file not found: {path}; check the path")
+def _export_reason(out: Path, error: OutputError) -> str:
+    if not os.access(out.parent, os.W_OK):
+        return "its folder is not writable"
+    return str(error).split(";")[0]
 
 
 def _versions() -> dict:
@@ -316,13 +394,3 @@ def _versions() -> dict:
     import torch
 
     return {"studio": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__, "python": platform.python_version()}
-
-
-def _write_json(work_dir: Path, record: dict) -> None:
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        tmp = work_dir / (JOB_FILE + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2))
-        os.replace(tmp, work_dir / JOB_FILE)
-    except OSError as exc:
-        raise OutputError(f"cannot write the job file in {work_dir} ({exc.strerror}); choose a writable --work-dir") from None

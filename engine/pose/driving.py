@@ -15,17 +15,13 @@ import numpy as np
 
 from engine.cancel import CancelToken, check
 from engine.errors import InputError
+from engine.inputs import DrivingInfo, inspect_driving
 from engine.pose import posevideo
 from engine.pose.align import align_sequence
 from engine.pose.draw import draw_pose
 from engine.pose.extract import extract_poses
 from engine.pose.keypoints import Pose, PoseSequence
 from engine.pose.smooth import smooth_sequence
-from engine.video import reader
-
-DRIVING_ACCEPTS = "DRIVING accepts a video (MP4, MOV, WebM, ...), a DWPose-style pose video or a .npz pose file"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".avif"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
 
 
 def _fit_transform(seq: PoseSequence, width: int, height: int) -> tuple[float, float, float, float]:
@@ -56,14 +52,28 @@ def _placed(pose: Pose, transform: tuple[float, float, float, float]) -> Pose:
 
 @dataclass
 class Driving:
-    """An opened DRIVING input: its frame rate, frame count, kind and (if any) keypoints."""
+    """A DRIVING input opened for rendering: its checked description plus (if any) keypoints."""
 
-    path: Path
-    kind: str  # "video" | "pose_video" | "poses"
-    fps: float
-    frames: int
+    info: DrivingInfo
     poses: PoseSequence | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.info.path)
+
+    @property
+    def kind(self) -> str:
+        """One of engine.inputs.DRIVING_KINDS."""
+        return self.info.kind
+
+    @property
+    def fps(self) -> float:
+        return float(self.poses.fps) if self.poses is not None else self.info.fps
+
+    @property
+    def frames(self) -> int:
+        return len(self.poses) if self.poses is not None else self.info.frames
 
     def pose_image(self, index: int, width: int, height: int) -> np.ndarray:
         """The pose image of frame ``index``: (height, width, 3) uint8 RGB."""
@@ -106,7 +116,7 @@ def _prepare(
 
 
 def open_driving(
-    path: Path,
+    driving: DrivingInfo | Path,
     cache_dir: Path | None = None,
     align_to: Pose | None = None,
     smooth: float = 0.0,
@@ -114,36 +124,27 @@ def open_driving(
     on_progress: Callable[[int, int], None] | None = None,
     source_aspect: float | None = None,
 ) -> Driving:
-    """Open a DRIVING input (see the module docstring); ``align_to`` is the source person's pose
-    and ``source_aspect`` the source image's width / height. Raises InputError for anything else."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(f"driving file not found: {path}; check the path")
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        raise InputError(f"{path.name} is a still image; {DRIVING_ACCEPTS}")
+    """Open a DRIVING input for rendering (see the module docstring).
+
+    Args:
+        driving: a :class:`engine.inputs.DrivingInfo` from ``inspect_driving`` (a path is inspected first).
+        cache_dir: where a video's keypoints are cached (None: no cache).
+        align_to: the source person's pose; the driving poses are fitted to it.
+        smooth: One-Euro smoothing strength (0 = off).
+        source_aspect: the source image's width / height.
+    Returns:
+        A :class:`Driving`. Raises InputError for inputs the front door refuses and for videos
+        in which no person is found.
+    """
+    info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
     warnings: list[str] = []
-
-    if suffix == ".npz":
-        seq = _prepare(PoseSequence.load(path), align_to, source_aspect, smooth, warnings)
-        if len(seq) == 0:
-            raise InputError(f"{path.name} holds no frames; make a pose file from a video with 'studio-cli poses'")
-        return Driving(path, "poses", float(seq.fps), len(seq), seq, warnings)
-
-    try:
-        info = reader.probe(path)
-    except InputError:
-        if suffix in VIDEO_SUFFIXES:
-            raise  # a damaged video: the reader's message says what is wrong with it
-        raise InputError(f"{path.name} is neither a video nor a pose file; {DRIVING_ACCEPTS}") from None
-
-    if posevideo.looks_like_pose_video(path):
+    if info.kind == "poses":
+        return Driving(info, _prepare(info.poses, align_to, source_aspect, smooth, warnings), warnings)
+    if info.kind == "pose_video":
         if align_to is not None:
             warnings.append("the driving input is a ready-made pose video, so it is used as is (no alignment)")
         if smooth > 0:
             warnings.append("the driving input is a ready-made pose video, so it is used as is (no smoothing)")
-        return Driving(path, "pose_video", float(info.fps), int(info.frame_count), None, warnings)
-
-    seq = extract_poses(path, cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
-    seq = _prepare(seq, align_to, source_aspect, smooth, warnings)
-    return Driving(path, "video", float(seq.fps), len(seq), seq, warnings)
+        return Driving(info, None, warnings)
+    seq = extract_poses(Path(info.path), cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
+    return Driving(info, _prepare(seq, align_to, source_aspect, smooth, warnings), warnings)

@@ -44,9 +44,10 @@ def _sample_indices(frame_count: int) -> list[int]:
     return sorted({int(round(i * (frame_count - 1) / (SAMPLE_FRAMES - 1))) for i in range(SAMPLE_FRAMES)})
 
 
-def looks_like_pose_video(path: str | Path) -> bool:
-    """True when a few sampled frames look like pose drawings (mostly black, sparse vivid colours)."""
-    info = reader.probe(path)
+def looks_like_pose_video(path: str | Path, info: reader.VideoInfo | None = None) -> bool:
+    """True when a few sampled frames look like pose drawings (mostly black, sparse vivid colours).
+    ``info`` is the video's probe result when the caller has it (the video is probed once)."""
+    info = info if info is not None else reader.probe(path)
     drawn_frames = 0
     for index in _sample_indices(info.frame_count):
         try:

@@ -1,5 +1,5 @@
 """What every studio-cli command shares: output (progress bars, JSON event lines), Ctrl-C handling,
-the user's config file and times. Input/output checks and model loading are in ``_checks``.
+the user's config file. Input/output checks are the engine's (``engine.inputs``).
 
 Top-level imports stay light (no torch, no av): commands that fail on bad input must fail in
 about a second, and ``studio-cli --help`` must not load the engine.
@@ -11,13 +11,11 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shlex
 import signal
 import sys
 import time
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -32,6 +30,14 @@ CONFIG_ENV = "TALKINGPOSE_CONFIG_DIR"
 # Keys a user may put in the [animate] table of config.toml (the same names as the flags).
 CONFIG_KEYS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "preset", "smooth", "align", "audio")
 _JSON_PROGRESS_INTERVAL = 0.25  # seconds between JSON lines for analysis/export progress
+# What each error kind exits with (the mapping itself is studio.cli.main.EXIT_CODE_OF_KIND).
+EXIT_CODES = """exit codes:
+  0    done
+  2    bad input or usage (missing/corrupt file, bad setting, unknown preset)
+  3    model or weights problem (missing, corrupt, mismatched)
+  4    output or disk problem (not writable, disk full, work dir in use)
+  130  cancelled (Ctrl-C); frames already rendered are kept, resume with 'studio-cli resume WORK_DIR'
+"""
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -44,8 +50,6 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 def exit_codes_epilog() -> str:
-    from studio.cli.main import EXIT_CODES
-
     return EXIT_CODES
 
 
@@ -268,41 +272,3 @@ def load_animate_defaults(path: Path | None = None) -> dict[str, Any]:
     if "smooth" in table and (isinstance(table["smooth"], bool) or not isinstance(table["smooth"], (int, float))):
         raise SettingsError("config", f"{path}: [animate] smooth must be a number (got {table['smooth']!r})")
     return dict(table)
-
-
-# -- times -------------------------------------------------------------------------------------
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
-
-
-@dataclass(frozen=True)
-class TimeSpec:
-    """A point in the driving input: a frame number or a time in seconds."""
-
-    text: str
-    frame: int | None = None
-    seconds: float | None = None
-
-    def to_frame(self, fps: float) -> int:
-        if self.frame is not None:
-            return self.frame
-        return int(round(self.seconds * fps))
-
-
-def parse_time(text: str, option: str = "time") -> TimeSpec:
-    """``120`` (frame), ``4.5s`` (seconds), ``1:02.5`` (mm:ss.xx) or ``1:00:02`` (h:mm:ss)."""
-    value = str(text).strip()
-    try:
-        if value.isdigit():
-            return TimeSpec(value, frame=int(value))
-        if value.endswith("s") and value[:-1]:
-            seconds = float(value[:-1])
-            if seconds >= 0 and seconds == seconds and seconds != float("inf"):
-                return TimeSpec(value, seconds=seconds)
-        match = _CLOCK.match(value)
-        if match:
-            hours, minutes, seconds = match.groups()
-            if float(seconds) < 60 and (hours is None or int(minutes) < 60):
-                return TimeSpec(value, seconds=int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds))
-    except ValueError:
-        pass
-    raise SettingsError(option, f"{text!r} is not a time; use a frame number (120), seconds (4.5s) or mm:ss.xx (1:02.50)")

@@ -9,27 +9,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Cancelled, InputError, SettingsError
-from studio.cli._checks import (
-    DEFAULT_SIZE,
-    DrivingInfo,
-    check_driving,
-    check_output,
-    check_source,
-    check_writable_folder,
-    choose_preset,
-    frame_range,
-    load_model_parts,
-    model_argument,
-    preset_reference,
-    write_cli_record,
-)
+from engine.errors import Cancelled, OutputError, SettingsError
+from studio.cli._checks import DEFAULT_SIZE, choose_preset, load_model_parts, model_argument, preset_reference
 from studio.cli._common import (
     HelpFormatter,
     Reporter,
@@ -39,11 +25,12 @@ from studio.cli._common import (
     driving_analysis_progress,
     exit_codes_epilog,
     load_animate_defaults,
-    parse_time,
     reported_progress,
     resume_command,
 )
 
+# The render settings a flag (and the config file's [animate] table) may set: one list, so a new
+# setting is one entry here plus its add_argument line.
 SETTING_FLAGS = ("beta", "steps", "cfg", "seed", "device", "dtype")
 
 
@@ -63,8 +50,9 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     model.add_argument("--dtype", help="auto, fp32, fp16 or bf16 (default auto: fp32 on CPU)")
     drive = parser.add_argument_group("driving motion")
-    drive.add_argument("--start", metavar="T", help="first driving frame: a frame number (120), seconds (4.5s) or mm:ss.xx")
-    drive.add_argument("--end", metavar="T", help="where to stop (not included), same forms as --start")
+    drive.add_argument("--start", metavar="T", help="where to start in DRIVING, as in ffmpeg: seconds (3 or 4.5s), "
+                                                     "mm:ss.xx (1:02.5), h:mm:ss (1:00:02), or a frame with f (120f)")
+    drive.add_argument("--end", metavar="T", help="where to stop (not included), same forms: --start 1 --end 3 is 2 s")
     drive.add_argument("--fps", type=float, metavar="N", help="output frame rate (default: the driving video's)")
     drive.add_argument("--no-align", action="store_true", help="use the driving poses as they are (no fitting to the source person)")
     drive.add_argument("--smooth", type=float, metavar="S", help="smooth the driving keypoints (0 = off, 1 = strong)")
@@ -77,6 +65,7 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
 def add_export_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, preset_help: str) -> None:
     """``--preset`` and ``--no-audio``: how OUT is encoded (``animate``, ``export`` and ``resume``)."""
     parser.add_argument("--preset", metavar="NAME|FILE", help=preset_help)
+    parser.add_argument("--force", action="store_true", help="write OUT even if its extension does not fit the preset")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the driving video's sound")
 
 
@@ -106,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
 class AnimationPlan:
     """A checked ``animate`` request: everything known before any model loads."""
 
-    source: Path
-    driving: DrivingInfo
+    source: Any  # engine.inputs.SourceInfo
+    driving: Any  # engine.inputs.DrivingInfo
     out: Path
     preset: Any  # ExportPreset
     audio: bool
@@ -122,32 +111,39 @@ class AnimationPlan:
     settings: dict  # config file < flags (the model's defaults go under these)
     work_dir: Path
     resume: bool
+    force: bool = False
 
 
 def animate(args: argparse.Namespace, reporter: Reporter, cancel, *, user_config: bool = True,
-            model_cache: dict | None = None, command: str = "animate") -> dict[str, Any]:
-    """Check everything, render, export; returns a summary (output, frames, rendered, seconds)."""
+            model_cache: dict | None = None, command: str = "animate", plan: "AnimationPlan | None" = None) -> dict[str, Any]:
+    """Check everything (unless ``plan`` holds the checks already made), render, export; returns a
+    summary (output, frames, rendered, seconds)."""
     started = time.perf_counter()
-    plan = plan_animation(args, reporter, user_config)
-    _prepare_work_dir(plan.work_dir, plan.resume)
+    plan = plan if plan is not None else plan_animation(args, reporter, user_config)
     created_work_dir = not plan.work_dir.exists()
-    check_writable_folder(plan.work_dir, plan.work_dir)
     try:
         job, components = _create_job(plan, reporter, cancel, model_cache, command)
     except BaseException:
         if created_work_dir:
             _remove_empty_folders(plan.work_dir)  # a failed start should not leave an empty OUT.work behind
         raise
-    reference = preset_reference(plan.preset)
-    write_cli_record(plan.work_dir, plan.out, reference, plan.audio)
-    summary = render_and_export(job, plan.out, reference, plan.audio, reporter, cancel, components)
+    try:
+        reference = preset_reference(plan.preset)
+        job.remember_export(plan.out, reference, plan.audio)
+        summary = render_and_export(job, plan.out, reference, plan.audio, reporter, cancel, components, plan.force)
+    finally:
+        job.release()
     summary["seconds"] = time.perf_counter() - started
     return summary
 
 
 def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bool = True) -> AnimationPlan:
-    """Every check that needs no model: settings, times, SOURCE, DRIVING, the preset and a writable OUT."""
+    """Every check that needs no model and no pose analysis: settings, device, times, SOURCE,
+    DRIVING, the preset and a writable OUT that is none of the inputs."""
     from engine.config import RenderSettings, parse_size
+    from engine.device import resolve_device
+    from engine.inputs import check_not_an_input, check_output, frame_range, inspect_driving, inspect_source, parse_time
+    from engine.jobs import check_work_dir
 
     # 1. settings: config file < flags, each checked now (the model's defaults come later)
     config = load_animate_defaults() if user_config else {}
@@ -158,7 +154,8 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
     except SettingsError as error:
         raise SettingsError("config", f"{config_path()} [animate] {error}") from None
     flag_settings = {key: getattr(args, key) for key in SETTING_FLAGS if getattr(args, key) is not None}
-    RenderSettings(**flag_settings)
+    settings = RenderSettings(**{**config_settings, **flag_settings})
+    resolve_device(settings.device)  # a GPU that is not there fails now, not after the analysis
     size = parse_size(args.size) if args.size else config_size
     start = parse_time(args.start, "start") if args.start is not None else None
     end = parse_time(args.end, "end") if args.end is not None else None
@@ -168,53 +165,50 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
     if args.fps is not None and not 0 < args.fps < 1000:
         raise SettingsError("fps", f"must be a positive number below 1000 (got {args.fps})")
 
-    # 2. inputs
-    source = check_source(args.source)
-    driving = check_driving(args.driving)
+    # 2. inputs, through the engine's front door
+    source = inspect_source(args.source)
+    driving = inspect_driving(args.driving)
     first, last = frame_range(driving, start, end)
 
-    # 3. output: the preset and a writable OUT, before any rendering
-    preset = choose_preset(Path(args.output), args.preset or config.get("preset"), reporter)
-    out = check_output(args.output, preset)
-    work_dir = Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")
+    # 3. output: the preset and a writable OUT that is not an input, before any rendering
+    force = bool(getattr(args, "force", False))
+    preset = choose_preset(Path(args.output), args.preset or config.get("preset"), reporter, force)
+    out = check_output(args.output, preset, (source.path, driving.path), force)
+    work_dir = (Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")).expanduser().absolute()
+    check_not_an_input(work_dir, (source.path, driving.path))
+    check_work_dir(work_dir, bool(args.resume))
     return AnimationPlan(
         source=source, driving=driving, out=out, preset=preset, audio=not args.no_audio and config.get("audio", True),
         align=not args.no_align and config.get("align", True), smooth=smooth, first=first, last=last, fps=args.fps,
         size=size, model=model_argument(args.model or config.get("model") or "demo"), placement=(args.device, args.dtype),
-        settings={**config_settings, **flag_settings}, work_dir=work_dir.expanduser().absolute(), resume=bool(args.resume),
+        settings={**config_settings, **flag_settings}, work_dir=work_dir, resume=bool(args.resume), force=force,
     )
 
 
 def _create_job(plan: AnimationPlan, reporter: Reporter, cancel, model_cache: dict | None, command: str):
     """Analyse the driving video, load the model, settle the settings and create (or reopen) the job."""
     from engine.config import RenderSettings
-    from engine.jobs import RenderJob
+    from engine.jobs import RenderJob, analyse_driving
 
-    reporter.emit("start", command=command, source=str(plan.source), driving=str(plan.driving.path),
+    reporter.emit("start", command=command, source=str(plan.source.path), driving=str(plan.driving.path),
                   output=str(plan.out), preset=plan.preset.id, work_dir=str(plan.work_dir), model=plan.model)
     reporter.info(f"work dir: {plan.work_dir}")
     # a driving video is analysed before weights load: a video without a person fails in seconds
-    if plan.driving.kind == "video":
-        analyse_driving(plan.driving.path, plan.work_dir / "poses", reporter, cancel)
+    with driving_analysis_progress(reporter) as on_progress:
+        analyse_driving(plan.driving, plan.work_dir, cancel, on_progress)
     parts = _cached_model(plan.model, plan.placement, model_cache)
     model_defaults = {key: parts.defaults[key] for key in ("beta", "steps", "cfg") if key in parts.defaults}
     values = {**RenderSettings().to_dict(), **model_defaults, **plan.settings}
     values["width"], values["height"] = plan.size or parts.resolution or DEFAULT_SIZE
     settings = RenderSettings.from_dict(values)
-    job = RenderJob.create(plan.work_dir, plan.source, plan.driving.path, settings, model=plan.model, start=plan.first,
-                           end=plan.last, align=plan.align, smooth=plan.smooth, fps=plan.fps)
+    job = RenderJob.create(plan.work_dir, plan.source, plan.driving, settings, model=plan.model, start=plan.first,
+                           end=plan.last, align=plan.align, smooth=plan.smooth, fps=plan.fps,
+                           model_hash=parts.model_hash, resume=plan.resume)
     return job, parts.components
 
 
-def analyse_driving(path: Path, cache_dir: Path, reporter: Reporter, cancel) -> None:
-    """Find the driving video's keypoints once (cached in the work dir) with a progress bar."""
-    from engine.pose.extract import extract_poses
-
-    with driving_analysis_progress(reporter) as on_progress:
-        extract_poses(path, cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
-
-
-def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Reporter, cancel, components=None) -> dict[str, Any]:
+def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Reporter, cancel, components=None,
+                      force: bool = False) -> dict[str, Any]:
     """Render the frames not on disk yet (events -> bar / JSON), then export OUT."""
     from engine.events import Done, FrameReady, Message, Progress
 
@@ -238,7 +232,7 @@ def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Report
                               frames_done=event.frame, frames_total=total)
             elif isinstance(event, FrameReady):
                 bar.update(1)
-                reporter.emit("frame", index=event.index, path=str(job.store.frame_path(event.index)),
+                reporter.emit("frame", index=event.index, path=str(job.frame_path(event.index)),
                               seconds=round(event.seconds, 4), frames_done=event.index + 1, frames_total=total)
             elif isinstance(event, Message):
                 if event.level == "warning":
@@ -250,7 +244,7 @@ def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Report
     except Cancelled:
         if bar is not None:
             bar.close()
-        reporter.info(f"stopped with {job.frames_done} of {total} frames kept in {job.work_dir / 'frames'}; "
+        reporter.info(f"stopped with {job.frames_done} of {total} frames kept in {job.work_dir}; "
                       f"continue with: {resume_command(job.work_dir)}")
         raise
     finally:
@@ -259,36 +253,18 @@ def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Report
 
     with reported_progress(reporter, "export", f"writing {out.name}") as on_progress:
         try:
-            written = job.export(out, preset, audio, cancel=cancel, on_progress=on_progress)
+            written = job.export(out, preset, audio, cancel=cancel, on_progress=on_progress, force=force)
         except Cancelled:
             reporter.info(f"export stopped; all frames are kept; finish with: {resume_command(job.work_dir)}")
             raise
-    frames = job.frames_done
+        except OutputError as error:
+            raise OutputError(f"{error} (e.g. {resume_command(job.work_dir)} -o OTHER)") from None
+    frames = job.frames_on_disk
     seconds = time.perf_counter() - started
     reporter.emit("done", output=str(written), work_dir=str(job.work_dir), frames=frames, rendered=rendered,
                   seconds=round(seconds, 3))
     reporter.result(f"wrote {written} ({frames} frames; {rendered} rendered in {seconds:.1f} s)")
     return {"output": str(written), "frames": frames, "rendered": rendered, "seconds": seconds}
-
-
-def _prepare_work_dir(work_dir: Path, resume: bool) -> None:
-    """Without --resume, frames of an earlier render are never overwritten silently."""
-    from engine.jobs import JOB_FILE
-    from engine.video.frame_store import FrameStore
-
-    if resume or not (work_dir / JOB_FILE).is_file():
-        return
-    frames = len(FrameStore(work_dir).indices())
-    if frames:
-        raise InputError(
-            f"{work_dir} already holds {frames} frames of an earlier render; add --resume to continue it, "
-            "or delete that folder (or pass another --work-dir) to start over"
-        )
-    for stale in (work_dir / JOB_FILE, work_dir / "cli.json", work_dir / "state"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
 
 
 def _remove_empty_folders(folder: Path) -> None:

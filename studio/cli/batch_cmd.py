@@ -22,7 +22,8 @@ from typing import Any
 
 from engine.errors import Cancelled, InputError, StudioError
 from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
-from studio.cli.animate_cmd import add_render_options, animate
+from studio.cli.animate_cmd import add_render_options, animate, plan_animation
+from studio.cli.main import exit_code_for
 
 VALUE_FIELDS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "start", "end", "fps",
                 "smooth", "preset", "work_dir")
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.jobs).expanduser()
     jobs = read_jobs(path)
     selected = list(range(len(jobs)))[shard[0]::shard[1]]
-    requests = _checked_requests(jobs, selected, path, args.keep_going)
     reporter = Reporter(args.json, args.quiet)
+    requests = _checked_requests(jobs, selected, path, args.keep_going, reporter)
     results = [JobResult(index, _output_of(jobs[index], requests[index])) for index in selected]
     reporter.emit("start", command="batch", jobs_file=str(path), jobs=len(jobs), selected=selected)
     reporter.info(f"{len(selected)} of {len(jobs)} jobs in {path.name}" + (f" (shard {args.shard})" if args.shard else ""))
@@ -78,12 +79,13 @@ def run(args: argparse.Namespace) -> int:
                 break
             request = requests[result.index]
             job_reporter = reporter.for_job(result.index)
-            if isinstance(request, InputError):
-                result.status, result.exit_code, result.message = "failed", request.exit_code, str(request)
-                print(f"error: {request}", file=sys.stderr, flush=True)
+            if isinstance(request, StudioError):
+                result.status, result.exit_code, result.message = "failed", exit_code_for(request), str(request)
+                print(f"error: job {result.index}: {request}", file=sys.stderr, flush=True)
                 job_reporter.emit("job", status="failed", output=result.output, message=result.message, exit_code=result.exit_code)
                 continue
-            if output_exists(Path(request.output)):
+            request, plan = request
+            if plan is None:
                 result.status, result.message = "skipped", "output exists"
                 job_reporter.emit("job", status="skipped", output=result.output)
                 continue
@@ -91,11 +93,11 @@ def run(args: argparse.Namespace) -> int:
             reporter.info(f"job {result.index}: {request.source} + {request.driving} -> {request.output}")
             started = time.perf_counter()
             try:
-                summary = animate(request, job_reporter, cancel, model_cache=model_cache, command="batch")
+                summary = animate(request, job_reporter, cancel, model_cache=model_cache, command="batch", plan=plan)
             except Cancelled as error:
-                result.status, result.exit_code, cancelled = "cancelled", error.exit_code, error
+                result.status, result.exit_code, cancelled = "cancelled", exit_code_for(error), error
             except StudioError as error:
-                result.status, result.exit_code, result.message = "failed", error.exit_code, str(error)
+                result.status, result.exit_code, result.message = "failed", exit_code_for(error), str(error)
                 print(f"error: job {result.index}: {error}", file=sys.stderr, flush=True)
             else:
                 result.status, result.frames = "done", summary["frames"]
@@ -112,23 +114,39 @@ def run(args: argparse.Namespace) -> int:
     return failed[0].exit_code if failed else 0
 
 
-def _checked_requests(jobs: list, selected: list[int], path: Path, keep_going: bool) -> dict:
-    """Every selected job checked before the first renders: a typo in job 37 should not wait
-    for 36 renders. Without --keep-going the first bad job stops the batch here."""
+def _checked_requests(jobs: list, selected: list[int], path: Path, keep_going: bool, reporter: Reporter) -> dict:
+    """Every selected job checked through the front door (inputs, options, outputs) before the
+    first renders: a typo in job 37 should not wait for 36 renders. Each becomes (request, plan),
+    with plan None for a finished job (its output exists), or the job's error. Without
+    --keep-going the first bad job stops the batch here."""
     requests: dict[int, Any] = {}
+    outputs: dict[Path, int] = {}
     for index in selected:
         try:
-            requests[index] = job_arguments(jobs[index], index, path.parent.absolute(), path.name)
-        except InputError as error:
+            request = job_arguments(jobs[index], index, path.parent.absolute(), path.name)
+            out = Path(request.output).expanduser().absolute()
+            if out in outputs:
+                raise InputError(f"its out {out} is also the out of job {outputs[out]}; give each job its own output")
+            outputs[out] = index
+            done = output_exists(out)
+            requests[index] = (request, None if done else plan_animation(request, reporter.for_job(index)))
+        except StudioError as error:
             if not keep_going:
-                raise
+                raise _in_job(error, path.name, index) from None
             requests[index] = error
     return requests
 
 
+def _in_job(error: StudioError, file_name: str, index: int) -> StudioError:
+    """The same error (same kind, so the same exit code), saying which job it is about."""
+    located = StudioError(f"{file_name}, job {index}: {error}")
+    located.kind = error.kind
+    return located
+
+
 def _output_of(job: Any, request: Any) -> str:
-    if isinstance(request, argparse.Namespace):
-        return str(request.output)
+    if isinstance(request, tuple):
+        return str(request[0].output)
     return str(job.get("out", job.get("output", "?"))) if isinstance(job, dict) else "?"
 
 
@@ -181,17 +199,25 @@ def _toml_jobs(text: str, name: str) -> list[dict[str, Any]]:
 
 
 def _csv_jobs(text: str, name: str) -> list[dict[str, Any]]:
-    rows = csv.DictReader(io.StringIO(text))
-    if not rows.fieldnames:
-        raise InputError(f"{name} is empty; its first row must name the columns (source,driving,out,...)")
+    rows = csv.DictReader(io.StringIO(text), strict=True)
     jobs = []
-    for row in rows:
-        if None in row:
-            raise InputError(f"{name} line {rows.line_num}: more cells than column names")
-        job = {key.strip(): value.strip() for key, value in row.items() if value is not None and value.strip()}
-        if job:
-            jobs.append(job)
+    try:
+        if not rows.fieldnames:
+            raise InputError(f"{name} is empty; its first row must name the columns (source,driving,out,...)")
+        for row in rows:
+            if None in row:
+                raise InputError(f"{name} line {rows.line_num}: more cells than column names")
+            job = {key.strip(): value.strip() for key, value in row.items() if value is not None and value.strip()}
+            if job:
+                jobs.append(job)
+    except csv.Error as exc:
+        raise InputError(f"{name} line {rows.line_num}: {_csv_problem(exc)}; close every quote (\") you open") from None
     return jobs
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    return "a quoted cell is never closed" if "end of data" in text or "quote" in text else text
 
 
 def _json_lines_jobs(text: str, name: str) -> list[dict[str, Any]]:

@@ -18,6 +18,12 @@ from pathlib import Path
 from engine.errors import InputError
 
 
+OFFICIAL_TJE = (2, "official")  # the authors' evaluation script: Δ=2, absolute differences
+TJE_NOTE = ("note: TJE here uses Δ={delta} with the {variant} variant; the paper's default here is Δ=5 with signed "
+            "differences, while the official script uses Δ=2 with absolute differences (--delta 2 --variant official), "
+            "so the numbers are not comparable across the two")
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``eval`` subcommand; its parser sets ``func=run``."""
     parser = subparsers.add_parser(
@@ -90,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if progress["bar"] is not None:
                 progress["bar"].close()
+    if (args.delta, args.variant) != OFFICIAL_TJE:
+        print(TJE_NOTE.format(delta=args.delta, variant=args.variant), file=sys.stderr)
     written = write_report(result, args.out_dir) if args.out_dir is not None else {}
     if args.json:
         print(json.dumps(to_json_ready(result), ensure_ascii=False))
@@ -130,14 +138,19 @@ def parse_betas(text: str) -> list[float]:
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """``eval --sweep SOURCE DRIVING``: render at each β and write table.md, table.csv, plot.png."""
+    from engine.config import parse_size
     from engine.metrics.sweep import run_sweep
-    from engine.video.reader import iter_frames
+    from engine.metrics.sweep_render import real_frames, sweep_renderer
 
     source, driving = args.sweep
     betas = parse_betas(args.betas)
-    render = make_sweep_renderer(source, driving, args)
+    render, size = sweep_renderer(
+        source, driving, args.model, args.frames, steps=args.steps, cfg=args.cfg, seed=args.seed,
+        size=parse_size(args.size) if args.size else None, device="cpu" if args.device == "cpu" else "auto",
+        poses=args.poses,
+    )
     result = run_sweep(
-        render, lambda: _resized(iter_frames(driving, 0, args.frames), args.render_size), betas, not args.no_independent,
+        render, lambda: real_frames(driving, args.frames, size), betas, not args.no_independent,
         (1, args.delta) if args.delta != 1 else (1,), args.out_dir or Path("sweep"), tje_variant=args.variant,
         ssim_window=args.ssim_window,
     )
@@ -147,44 +160,3 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     for path in result.paths.values():
         print(f"wrote {path}")
     return 0
-
-
-def make_sweep_renderer(source: Path, driving: Path, args: argparse.Namespace):
-    """``render(beta, independent_noise) -> frames``: the model animates SOURCE with DRIVING's poses."""
-    from engine.config import RenderSettings, parse_size
-    from engine.events import FrameReady
-    from engine.pipeline import AnimationPipeline
-    from engine.pose.driving import open_driving
-    from engine.video.reader import read_image
-    from engine.weights import load_model
-
-    image = read_image(source)
-    drive = open_driving(args.poses or driving)
-    loaded = load_model(args.model)
-    defaults = dict(getattr(loaded.info, "defaults", None) or {})
-    width, height = parse_size(args.size) if args.size else tuple(getattr(loaded.info, "resolution", None) or (512, 512))
-    settings = RenderSettings(
-        steps=args.steps or int(defaults.get("steps", 30)), cfg=args.cfg if args.cfg is not None else float(defaults.get("cfg", 3.5)),
-        seed=args.seed, width=int(width), height=int(height), device="cpu" if args.device == "cpu" else "auto",
-    )
-    args.render_size = (settings.width, settings.height)
-    pipeline = AnimationPipeline.for_settings(loaded.components, settings)
-    end = drive.frames if args.frames is None else min(args.frames, drive.frames)
-
-    def render(beta: float, independent: bool):
-        variant = settings.replace(beta=beta, independent_noise=independent)
-        poses = drive.iter_pose_images(settings.width, settings.height, 0, end)
-        for event in pipeline.render(image, poses, variant):
-            if isinstance(event, FrameReady):
-                yield event.image
-
-    return render
-
-
-def _resized(frames, size):
-    import cv2
-
-    for frame in frames:
-        if (frame.shape[1], frame.shape[0]) != tuple(size):
-            frame = cv2.resize(frame, tuple(size), interpolation=cv2.INTER_AREA)
-        yield frame

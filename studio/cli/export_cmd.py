@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from studio.cli._checks import check_output, choose_preset, preset_reference
+from studio.cli._checks import choose_preset, preset_reference
 from studio.cli._common import (
     HelpFormatter,
     add_output_mode_options,
@@ -40,6 +40,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``export`` and return the exit code."""
+    from engine.inputs import check_output
     from engine.jobs import RenderJob
 
     started = time.perf_counter()
@@ -47,12 +48,13 @@ def run(args: argparse.Namespace) -> int:
         job = RenderJob.open(args.work_dir)
         with native_logs_silenced():  # the job's driving input opens (MediaPipe for alignment)
             job.driving(cancel)
-        preset = choose_preset(Path(args.output), args.preset, reporter)
-        out = check_output(args.output, preset)
-        frames = job.frames_done
+        preset = choose_preset(Path(args.output), args.preset, reporter, args.force)
+        out = check_output(args.output, preset, (job.spec.source, job.spec.driving), args.force)
+        frames = job.frames_on_disk
         reporter.emit("start", command="export", work_dir=str(job.work_dir), output=str(out), preset=preset.id)
         with reported_progress(reporter, "export", f"writing {out.name}") as on_progress:
-            written = job.export(out, preset_reference(preset), not args.no_audio, cancel=cancel, on_progress=on_progress)
+            written = job.export(out, preset_reference(preset), not args.no_audio, cancel=cancel,
+                                 on_progress=on_progress, force=args.force)
         total = job.frames_total
         seconds = time.perf_counter() - started
         reporter.emit("done", output=str(written), work_dir=str(job.work_dir), frames=frames, frames_total=total,

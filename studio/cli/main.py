@@ -11,13 +11,16 @@ import importlib
 import pkgutil
 import sys
 
-EXIT_CODES = """exit codes:
-  0    done
-  2    bad input or usage (missing/corrupt file, bad setting, unknown preset)
-  3    model or weights problem (missing, corrupt, mismatched)
-  4    output or disk problem (not writable, disk full)
-  130  cancelled (Ctrl-C); frames already rendered are kept, resume with 'studio-cli resume WORK_DIR'
-"""
+from studio.cli._common import EXIT_CODES
+
+
+# The one place an error kind becomes an exit code (engine errors carry a kind, not a code).
+EXIT_CODE_OF_KIND = {"input": 2, "model": 3, "output": 4, "cancelled": 130}
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code of an engine error: its kind looked up in EXIT_CODE_OF_KIND (1 if unknown)."""
+    return EXIT_CODE_OF_KIND.get(getattr(error, "kind", ""), 1)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except StudioError as error:
-        _report(args, error, error.exit_code)
-        return error.exit_code
+        code = exit_code_for(error)
+        _report(args, error, code)
+        return code
     except KeyboardInterrupt:
         _report(args, "cancelled by the user", 130)
         return 130

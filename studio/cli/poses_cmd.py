@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from engine.errors import InputError, OutputError, SettingsError
-from studio.cli._checks import check_driving, check_writable_folder
 from studio.cli._common import (
     HelpFormatter,
     Reporter,
@@ -47,57 +46,52 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if not args.smooth >= 0:
         raise SettingsError("smooth", f"must be 0 or more (got {args.smooth})")
-    out = _checked_output(args.output, ".npz", "POSES")
-    preview = _checked_output(args.preview, ".mp4", "--preview") if args.preview is not None else None
+    from engine.inputs import inspect_driving
+
+    driving = inspect_driving(args.driving)
+    out = _checked_output(args.output, ".npz", "POSES", driving.path)
+    preview = _checked_output(args.preview, ".mp4", "--preview", driving.path) if args.preview is not None else None
     with command_session(args) as (reporter, cancel):
-        driving = check_driving(args.driving)
         if driving.kind == "pose_video":
-            raise InputError(f"{driving.path.name} is already a pose drawing, not a video of a person; "
+            raise InputError(f"{Path(driving.path).name} is already a pose drawing, not a video of a person; "
                              "give it to 'animate' as DRIVING directly")
         reporter.emit("start", command="poses", driving=str(driving.path), output=str(out),
                       preview=str(preview) if preview else None)
-        seq = _poses_of(driving, args.smooth, reporter, cancel)
-        try:
-            seq.save(out)
-        except OSError as exc:
-            raise OutputError(f"cannot write {out} ({exc.strerror or exc}); choose a writable folder") from None
+        written = _poses_of(driving, out, args.smooth, reporter, cancel)
         if preview is not None:
-            _write_preview(seq, preview, driving.path if driving.kind == "video" else None, reporter, cancel)
-        missing = int(seq.meta.get("frames_without_person", 0))
+            _write_preview(written["poses"], preview, Path(driving.path) if driving.kind == "video" else None,
+                           reporter, cancel)
+        frames, fps, missing = written["frames"], written["fps"], written["frames_without_person"]
         seconds = time.perf_counter() - started
-        reporter.emit("done", output=str(out), preview=str(preview) if preview else None, frames=len(seq),
-                      frames_without_person=missing, fps=seq.fps, seconds=round(seconds, 3))
+        reporter.emit("done", output=str(out), preview=str(preview) if preview else None, frames=frames,
+                      frames_without_person=missing, fps=fps, seconds=round(seconds, 3))
         if missing:
-            reporter.warning(f"no person found in {missing} of {len(seq)} frames; they are left blank")
-        reporter.result(f"wrote {out} ({len(seq)} frames at {seq.fps:g} fps)" + (f" and {preview}" if preview else ""))
+            reporter.warning(f"no person found in {missing} of {frames} frames; they are left blank")
+        reporter.result(f"wrote {out} ({frames} frames at {fps:g} fps)" + (f" and {preview}" if preview else ""))
     return 0
 
 
-def _poses_of(driving, smooth: float, reporter: Reporter, cancel):
-    from engine.pose.keypoints import PoseSequence
-    from engine.pose.smooth import smooth_sequence
+def _poses_of(driving, out: Path, smooth: float, reporter: Reporter, cancel) -> dict:
+    from engine.preview import write_pose_file
 
     if driving.kind == "poses":
-        seq = PoseSequence.load(driving.path)
-        return smooth_sequence(seq, smooth) if smooth > 0 else seq
-    from engine.pose.extract import extract_poses
-
+        return write_pose_file(driving, out, smooth, cancel)
     with driving_analysis_progress(reporter) as on_progress:
-        return extract_poses(driving.path, cancel=cancel, on_progress=on_progress, smooth=smooth)
+        return write_pose_file(driving, out, smooth, cancel, on_progress)
 
 
-def _write_preview(seq, preview: Path, over_video: Path | None, reporter: Reporter, cancel) -> None:
-    from engine.pose.preview import write_pose_preview
+def _write_preview(poses, preview: Path, over_video: Path | None, reporter: Reporter, cancel) -> None:
+    from engine.preview import write_pose_preview
 
-    width, height = (seq.width, seq.height) if seq.width > 0 and seq.height > 0 else (512, 512)
-    scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
     with reported_progress(reporter, "preview", f"writing {preview.name}") as on_progress:
-        write_pose_preview(seq, preview, round(width * scale), round(height * scale), over_video=over_video,
-                           cancel=cancel, on_progress=on_progress)
+        write_pose_preview(poses, preview, PREVIEW_MAX_SIDE, over_video=over_video, cancel=cancel, on_progress=on_progress)
 
 
-def _checked_output(path: Path, suffix: str, what: str) -> Path:
+def _checked_output(path: Path, suffix: str, what: str, driving: str) -> Path:
+    from engine.inputs import check_not_an_input, check_writable_folder
+
     path = Path(path).expanduser().absolute()
+    check_not_an_input(path, (driving,))
     if path.suffix.lower() != suffix:
         raise SettingsError(what, f"{path.name} must end in {suffix}")
     if path.is_dir():

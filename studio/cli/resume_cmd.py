@@ -1,7 +1,7 @@
 """``studio-cli resume WORK_DIR``: render the frames an interrupted job still lacks, then export.
 
-The output, preset and audio choice come from the work dir's ``cli.json`` (written by
-``animate``); ``-o``/``--preset``/``--no-audio`` override them, e.g. for a job the GUI started.
+The output, preset and audio choice are the ones ``animate`` recorded in the job;
+``-o``/``--preset``/``--no-audio`` override them, e.g. for a job the GUI started.
 """
 
 from __future__ import annotations
@@ -10,13 +10,7 @@ import argparse
 from pathlib import Path
 
 from engine.errors import InputError
-from studio.cli._checks import (
-    check_output,
-    choose_preset,
-    preset_reference,
-    read_cli_record,
-    write_cli_record,
-)
+from studio.cli._checks import choose_preset, preset_reference
 from studio.cli._common import HelpFormatter, add_output_mode_options, command_session, exit_codes_epilog
 from studio.cli.animate_cmd import add_export_options, render_and_export
 
@@ -39,25 +33,28 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``resume`` and return the exit code."""
+    from engine.inputs import check_output
     from engine.jobs import RenderJob
 
     with command_session(args) as (reporter, cancel):
         job = RenderJob.open(args.work_dir)
-        record = read_cli_record(job.work_dir) or {}
+        record = job.recorded_export() or {}
         if args.output is None and "output" not in record:
-            raise InputError(
-                f"{job.work_dir} does not say where to export (it was not started by 'studio-cli animate'); "
-                f"add -o OUT"
-            )
+            raise InputError(f"{job.work_dir} does not say where to export (it was not started by "
+                             "'studio-cli animate'); add -o OUT")
         out = Path(args.output) if args.output is not None else Path(record["output"])
-        preset = choose_preset(out, args.preset or (record.get("preset") if args.output is None else None), reporter)
-        out = check_output(out, preset)
+        preset = choose_preset(out, args.preset or (record.get("preset") if args.output is None else None), reporter,
+                               args.force)
+        out = check_output(out, preset, (job.spec.source, job.spec.driving), args.force)
         audio = not args.no_audio and record.get("audio", True)
         reference = preset_reference(preset)
-        write_cli_record(job.work_dir, out, reference, audio)
         job.check_inputs()
+        job.remember_export(out, reference, audio)
         reporter.emit("start", command="resume", source=job.spec.source, driving=job.spec.driving, output=str(out),
                       preset=preset.id, work_dir=str(job.work_dir), model=job.spec.model)
         reporter.info(f"work dir: {job.work_dir}")
-        render_and_export(job, out, reference, audio, reporter, cancel)
+        try:
+            render_and_export(job, out, reference, audio, reporter, cancel, force=args.force)
+        finally:
+            job.release()
     return 0

@@ -52,7 +52,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragm
     return errors[0]
 
 
-def write_source_png(path: Path, seed: int = 0, size: int = 32) -> Path:
+def write_source_png(path: Path, seed: int = 0, size: int = 64) -> Path:
     import cv2
 
     image = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)

@@ -69,9 +69,9 @@ def test_usage_errors_exit_2(inputs, tmp_path):
     bad_shard = run_cli("batch", inputs / "poses.npz", "--shard", "2/2")
     assert_one_line_error(bad_shard, 2, "--shard 2/2")
     not_a_work_dir = run_cli("resume", inputs / "a_folder")
-    assert_one_line_error(not_a_work_dir, 2, "not a render work dir")
+    assert_one_line_error(not_a_work_dir, 2, "not a render work")
     export_nothing = run_cli("export", inputs / "a_folder", "-o", tmp_path / "x.mp4")
-    assert_one_line_error(export_nothing, 2, "not a render work dir")
+    assert_one_line_error(export_nothing, 2, "not a render work")
     assert not (tmp_path / "x.mp4").exists()
 
 

@@ -7,19 +7,20 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError, SettingsError
-from studio.cli._common import config_path, load_animate_defaults, parse_time
+from engine.inputs import parse_time
+from studio.cli._common import config_path, load_animate_defaults
 from studio.cli.batch_cmd import job_arguments, parse_shard, read_jobs
 
 
 @pytest.mark.parametrize("text, fps, frame", [
-    ("120", 25.0, 120), ("0", 25.0, 0), ("4.5s", 30.0, 135), ("0.5s", 29.0, 14), ("1:02.5", 10.0, 625),
-    ("00:01", 29.97, 30), ("1:00:00", 1.0, 3600),
+    ("120f", 25.0, 120), ("0", 25.0, 0), ("3", 25.0, 75), ("1.5", 10.0, 15), ("4.5s", 30.0, 135),
+    ("0.5s", 29.0, 14), ("1:02.5", 10.0, 625), ("00:01", 29.97, 30), ("1:00:00", 1.0, 3600), ("1:00:02", 2.0, 7204),
 ])
-def test_times_become_frames(text, fps, frame):
+def test_times_read_like_ffmpeg_bare_numbers_are_seconds(text, fps, frame):
     assert parse_time(text).to_frame(fps) == frame
 
 
-@pytest.mark.parametrize("text", ["", "-3", "4.5", "1:75", "abc", "1:2:3:4", "s", "nans"])
+@pytest.mark.parametrize("text", ["", "-3", "1:75", "abc", "1:2:3:4", "s", "nans", "f", "1.5f", "inf", "-1f"])
 def test_bad_times_name_the_option(text):
     with pytest.raises(SettingsError, match="^start: .*not a time"):
         parse_time(text, "start")

@@ -12,6 +12,7 @@ import pytest
 
 from engine.errors import InputError, StudioError
 from studio.cli import eval_cmd
+from studio.cli.main import exit_code_for
 from tests.synthetic_media import write_lossless_video
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ def test_user_errors_are_input_errors_with_exit_code_2(videos, argv, message):
     argv = [str(videos[0]) if a == "REAL" else a for a in argv]
     with pytest.raises(InputError, match=message) as caught:
         _run(argv)
-    assert isinstance(caught.value, StudioError) and caught.value.exit_code == 2
+    assert isinstance(caught.value, StudioError) and exit_code_for(caught.value) == 2
 
 
 def test_betas_must_be_numbers():

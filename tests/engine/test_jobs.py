@@ -21,6 +21,7 @@ import pytest
 
 from engine.config import RenderSettings
 from engine.errors import InputError, OutputError
+from engine.events import FrameReady
 from engine.jobs import JOB_FILE, TINY_MODEL, RenderJob
 from engine.pose.keypoints import PoseSequence
 from engine.video import FrameStore, export_frames, load_preset
@@ -119,7 +120,7 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("inputs")
     rng = np.random.default_rng(3)
     source = folder / "source.png"
-    cv2.imwrite(str(source), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    cv2.imwrite(str(source), rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
     body = np.concatenate([rng.uniform(0.2, 0.8, (FRAMES, 18, 2)), np.ones((FRAMES, 18, 1))], axis=-1)
     driving = folder / "driving.npz"
     PoseSequence(body, np.zeros((FRAMES, 2, 21, 3)), np.zeros((FRAMES, 68, 3)), 25.0, 64, 64).save(driving)
@@ -223,7 +224,7 @@ def test_resume_refuses_changed_inputs(tmp_path, inputs):
     driving.write_bytes(inputs[1].read_bytes())
     _create(tmp_path / "work", (source, driving))
 
-    cv2.imwrite(str(source), np.full((32, 32, 3), 128, np.uint8))  # the user edited the picture
+    cv2.imwrite(str(source), np.full((64, 64, 3), 128, np.uint8))  # the user edited the picture
     with pytest.raises(InputError, match=r"^the source file .*source\.png changed since this job started; start a new"):
         next(RenderJob.open(tmp_path / "work").run())
     assert _frame_names(tmp_path / "work") == []
@@ -236,7 +237,12 @@ def test_resume_refuses_changed_inputs(tmp_path, inputs):
     with pytest.raises(InputError, match=r"the driving file .*driving\.npz changed since this job started"):
         next(RenderJob.open(tmp_path / "work").run())
 
-    with pytest.raises(InputError, match="already holds a different job"):
+    np.savez_compressed(driving, **dict(np.load(inputs[1])))
+    driving.write_bytes(inputs[1].read_bytes())
+    job = RenderJob.open(tmp_path / "work")
+    next(event for event in job.run() if isinstance(event, FrameReady))
+    job.release()
+    with pytest.raises(InputError, match=r"its 1 frames were made with a different seed \(7 then, 8 now\)"):
         RenderJob.create(tmp_path / "work", source, driving, SETTINGS.replace(seed=8), model=TINY_MODEL, align=False)
 
 
@@ -296,11 +302,11 @@ def test_a_job_file_without_fingerprints_is_a_clear_error(tmp_path, inputs, fing
 def test_an_unwritable_work_dir_is_an_output_error(tmp_path, inputs):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(OutputError, match="choose a writable") as caught:
+    with pytest.raises(OutputError, match="choose another place") as caught:
         _create(blocker / "work", inputs)
     assert "\n" not in str(caught.value)
     if os.geteuid() != 0:  # root may write anywhere, so a read-only folder only stops other users
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        with pytest.raises(OutputError, match="choose a writable"):
+        with pytest.raises(OutputError, match="choose another place"):
             _create(locked / "work", inputs)

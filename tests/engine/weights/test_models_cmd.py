@@ -9,6 +9,7 @@ import pytest
 
 from engine.errors import ModelError, StudioError
 from studio.cli import models_cmd
+from studio.cli.main import exit_code_for
 
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -23,7 +24,7 @@ def cli(*argv: str) -> int:
         return args.func(args)
     except StudioError as error:
         print(f"error: {error}")
-        return error.exit_code
+        return exit_code_for(error)
 
 
 def test_import_list_verify_remove_through_the_cli(released, tmp_path, capsys):

@@ -1,0 +1,117 @@
+"""What front ends show of their inputs, through one door: driving frames, found poses, pose
+overlays, the source person; and the pose files and pose previews of ``studio-cli poses``.
+
+Front ends call these instead of engine.pose / engine.video.reader (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.cancel import CancelToken
+from engine.inputs import DrivingInfo, inspect_driving
+
+POSE_FILE_PREVIEW_SIZE = 512  # a pose file has no pixels; its frames are drawn at this size
+
+
+@dataclass(frozen=True)
+class SourcePerson:
+    """What the pose detector found in a source image (``pose`` is opaque to front ends)."""
+
+    has_person: bool
+    has_face: bool
+    pose: Any = None
+
+
+def find_source_person(image: np.ndarray) -> SourcePerson:
+    """Detect the person in a source image.
+
+    Args:
+        image: (H, W, 3) uint8 RGB, e.g. ``engine.inputs.inspect_source(path).image``.
+    Returns:
+        A :class:`SourcePerson`.
+    """
+    from engine.pose.extract import detect_image
+
+    pose = detect_image(image)
+    return SourcePerson(bool(pose.has_person), bool((np.asarray(pose.face)[:, 2] > 0).any()), pose)
+
+
+def driving_frame(driving: DrivingInfo | str | Path, index: int) -> np.ndarray:
+    """Frame ``index`` of a driving input as (H, W, 3) uint8 RGB: the video frame, or for a pose
+    file its drawing at ``POSE_FILE_PREVIEW_SIZE`` squared."""
+    info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
+    if info.kind == "poses":
+        from engine.pose.driving import open_driving
+
+        side = POSE_FILE_PREVIEW_SIZE
+        return open_driving(info).pose_image(index, side, side)
+    from engine.video.reader import read_frame
+
+    return read_frame(info.path, index)
+
+
+def driving_poses(driving: DrivingInfo | str | Path, cache_dir: str | Path | None = None,
+                  cancel: CancelToken | None = None, on_progress: Callable[[int, int], None] | None = None) -> Any:
+    """The keypoints of every driving frame (None for a pose video), analysed once per ``cache_dir``.
+
+    The result is opaque to front ends: hand it to :func:`pose_overlay` and :func:`pose_count`."""
+    from engine.pose.driving import open_driving
+
+    info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
+    return open_driving(info, cache_dir=Path(cache_dir) if cache_dir else None, cancel=cancel,
+                        on_progress=on_progress).poses
+
+
+def pose_count(poses: Any) -> int:
+    """How many frames :func:`driving_poses` returned (0 for None)."""
+    return 0 if poses is None else len(poses)
+
+
+def pose_overlay(frame: np.ndarray, poses: Any, index: int) -> np.ndarray:
+    """``frame`` (H, W, 3) uint8 RGB with frame ``index``'s keypoints drawn over it (unchanged
+    when there are none)."""
+    if poses is None or not 0 <= index < len(poses):
+        return frame
+    from engine.pose.draw import draw_overlay
+
+    return draw_overlay(frame, poses[index])
+
+
+def write_pose_file(driving: DrivingInfo, out: Path, smooth: float = 0.0, cancel: CancelToken | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> dict:
+    """Find (or re-smooth) a driving input's keypoints and save them as a ``.npz`` pose file.
+
+    Returns:
+        ``{"frames", "fps", "frames_without_person", "poses"}`` (``poses`` for :func:`write_pose_preview`).
+    """
+    from engine.errors import OutputError
+    from engine.pose.extract import extract_poses
+    from engine.pose.smooth import smooth_sequence
+
+    if driving.kind == "poses":
+        seq = smooth_sequence(driving.poses, smooth) if smooth > 0 else driving.poses
+    else:
+        seq = extract_poses(Path(driving.path), cancel=cancel, on_progress=on_progress, smooth=smooth)
+    try:
+        seq.save(out)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out} ({exc.strerror or exc}); choose a writable folder") from None
+    return {"frames": len(seq), "fps": float(seq.fps), "frames_without_person": int(seq.meta.get("frames_without_person", 0)),
+            "poses": seq}
+
+
+def write_pose_preview(poses: Any, out: Path, max_side: int, over_video: Path | None = None,
+                       cancel: CancelToken | None = None, on_progress: Callable[[int, int], None] | None = None) -> None:
+    """An MP4 of the keypoints (over ``over_video``'s frames when given), at most ``max_side`` px."""
+    from engine.pose.preview import write_pose_preview as write
+
+    width, height = (poses.width, poses.height) if poses.width > 0 and poses.height > 0 else (512, 512)
+    scale = min(1.0, max_side / max(width, height))
+    write(poses, out, round(width * scale), round(height * scale), over_video=over_video, cancel=cancel,
+          on_progress=on_progress)
