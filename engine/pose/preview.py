@@ -2,6 +2,8 @@
 
 Frames are drawn and encoded one at a time (memory does not grow with length) and the file is
 written under a temporary name, then renamed, so a cancelled preview never leaves a torn MP4.
+A small label in the bottom-left corner names the extractor that made the poses (``meta``'s
+``pose_backend``), so a viewer can tell MediaPipe poses from DWPose ones.
 """
 
 from __future__ import annotations
@@ -46,12 +48,15 @@ def write_pose_preview(
     over_video: Path | None = None,
     cancel: CancelToken | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    label: str | None = None,
 ) -> Path:
     """Write ``seq`` as an H.264 MP4 at ``seq.fps`` (odd sizes are rounded down to even).
 
     With ``over_video`` the poses are drawn over that video's frames; otherwise on black.
+    ``label`` (default: ``backend_label(seq)``; "" for none) is drawn in the bottom-left corner.
     Returns the path written. Raises OutputError when ``out`` cannot be written.
     """
+    label = backend_label(seq) if label is None else label
     out = Path(out)
     width, height = _even(int(width)), _even(int(height))
     partial = out.with_name(out.name + ".partial.mp4")
@@ -71,6 +76,8 @@ def write_pose_preview(
             check(cancel)
             pose = seq[index]
             image = draw_pose(pose, width, height) if background is None else draw_overlay(background, pose)
+            if label:
+                image = draw_label(image, label)
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
                 container.mux(packet)
             if on_progress is not None:
@@ -87,6 +94,26 @@ def write_pose_preview(
             partial.unlink(missing_ok=True)
     partial.replace(out)
     return out
+
+
+def backend_label(seq: PoseSequence) -> str:
+    """"poses: dwpose" etc. from the sequence's meta; "" when it does not say (older pose files)."""
+    backend = seq.meta.get("pose_backend")
+    return f"poses: {backend}" if isinstance(backend, str) and backend else ""
+
+
+def draw_label(image: np.ndarray, text: str) -> np.ndarray:
+    """``text`` in white on a dark box in the bottom-left corner of an RGB image (a copy)."""
+    image = np.ascontiguousarray(image).copy()
+    height = image.shape[0]
+    scale = max(0.3, height / 720)
+    thickness = max(1, round(scale))
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    margin = max(2, round(4 * scale))
+    top = height - h - base - 2 * margin
+    image[max(0, top):, : w + 2 * margin] = (32, 32, 32)
+    cv2.putText(image, text, (margin, height - base - margin), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return image
 
 
 def _reason(exc: Exception) -> str:
