@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Cancelled, OutputError, SettingsError
+from engine.errors import Cancelled, InputError, OutputError, SettingsError
 from studio.cli._checks import DEFAULT_SIZE, choose_preset, load_model_parts, model_argument, preset_reference
 from studio.cli._common import (
     HelpFormatter,
@@ -25,6 +25,7 @@ from studio.cli._common import (
     driving_analysis_progress,
     exit_codes_epilog,
     load_animate_defaults,
+    native_logs_silenced,
     reported_progress,
     resume_command,
 )
@@ -176,7 +177,10 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
     out = check_output(args.output, preset, (source.path, driving.path), force)
     work_dir = (Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")).expanduser().absolute()
     check_not_an_input(work_dir, (source.path, driving.path))
-    check_work_dir(work_dir, bool(args.resume))
+    try:
+        check_work_dir(work_dir, bool(args.resume))
+    except InputError as error:
+        raise InputError(f"{error} (add --resume to continue it, or pass another --work-dir)") from None
     return AnimationPlan(
         source=source, driving=driving, out=out, preset=preset, audio=not args.no_audio and config.get("audio", True),
         align=not args.no_align and config.get("align", True), smooth=smooth, first=first, last=last, fps=args.fps,
@@ -210,7 +214,7 @@ def _create_job(plan: AnimationPlan, reporter: Reporter, cancel, model_cache: di
 def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Reporter, cancel, components=None,
                       force: bool = False) -> dict[str, Any]:
     """Render the frames not on disk yet (events -> bar / JSON), then export OUT."""
-    from engine.events import Done, FrameReady, Message, Progress
+    from engine.events import Analysis, Done, FrameReady, Message, Progress
 
     started = time.perf_counter()
     with driving_analysis_progress(reporter) as on_progress:  # and the source person, for alignment
@@ -222,34 +226,38 @@ def render_and_export(job, out: Path, preset: str, audio: bool, reporter: Report
         reporter.info(f"{done_before} of {total} frames already rendered; continuing")
     bar = None  # made at the first event, so model loading does not count towards s/frame
     rendered = 0
-    try:
-        for event in job.run(cancel, components):
-            if bar is None:
-                bar = reporter.bar(total, "rendering", initial=min(done_before, total))
-            if isinstance(event, Progress):
-                bar.set_postfix_str(f"step {event.step}/{event.total_steps}", refresh=False)
-                reporter.emit("progress", frame=event.frame, step=event.step, steps=event.total_steps,
-                              frames_done=event.frame, frames_total=total)
-            elif isinstance(event, FrameReady):
-                bar.update(1)
-                reporter.emit("frame", index=event.index, path=str(job.frame_path(event.index)),
-                              seconds=round(event.seconds, 4), frames_done=event.index + 1, frames_total=total)
-            elif isinstance(event, Message):
-                if event.level == "warning":
-                    reporter.warning(event.text)
-                else:
-                    reporter.emit("message", level=event.level, text=event.text)
-            elif isinstance(event, Done):
-                rendered = event.frames
-    except Cancelled:
-        if bar is not None:
-            bar.close()
-        reporter.info(f"stopped with {job.frames_done} of {total} frames kept in {job.work_dir}; "
-                      f"continue with: {resume_command(job.work_dir)}")
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
+    # MediaPipe, analysing alongside, writes native log lines at every chunk: keep them off the console
+    with native_logs_silenced():
+        try:
+            for event in job.run(cancel, components):
+                if bar is None:
+                    bar = reporter.bar(total, "rendering", initial=min(done_before, total))
+                if isinstance(event, Progress):
+                    bar.set_postfix_str(f"step {event.step}/{event.total_steps}", refresh=False)
+                    reporter.emit("progress", frame=event.frame, step=event.step, steps=event.total_steps,
+                                  frames_done=event.frame, frames_total=total)
+                elif isinstance(event, FrameReady):
+                    bar.update(1)
+                    reporter.emit("frame", index=event.index, path=str(job.frame_path(event.index)),
+                                  seconds=round(event.seconds, 4), frames_done=event.index + 1, frames_total=total)
+                elif isinstance(event, Message):
+                    if event.level == "warning":
+                        reporter.warning(event.text)
+                    else:
+                        reporter.emit("message", level=event.level, text=event.text)
+                elif isinstance(event, Analysis):  # the driving video's analysis streams alongside
+                    reporter.emit("analysis", done=event.done, total=event.total)
+                elif isinstance(event, Done):
+                    rendered = event.frames
+        except Cancelled:
+            if bar is not None:
+                bar.close()
+            reporter.info(f"stopped with {job.frames_done} of {total} frames kept in {job.work_dir}; "
+                          f"continue with: {resume_command(job.work_dir)}")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
 
     with reported_progress(reporter, "export", f"writing {out.name}") as on_progress:
         try:

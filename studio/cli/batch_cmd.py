@@ -67,46 +67,21 @@ def run(args: argparse.Namespace) -> int:
     jobs = read_jobs(path)
     selected = list(range(len(jobs)))[shard[0]::shard[1]]
     reporter = Reporter(args.json, args.quiet)
-    requests = _checked_requests(jobs, selected, path, args.keep_going, reporter)
+    requests = _checked_requests(jobs, selected, path, reporter)
     results = [JobResult(index, _output_of(jobs[index], requests[index])) for index in selected]
     reporter.emit("start", command="batch", jobs_file=str(path), jobs=len(jobs), selected=selected)
     reporter.info(f"{len(selected)} of {len(jobs)} jobs in {path.name}" + (f" (shard {args.shard})" if args.shard else ""))
+    stop_early = not args.keep_going and any(isinstance(r, StudioError) for r in requests.values())
     model_cache: dict = {}
     cancelled = None
     with cancel_on_signals(reporter) as cancel:
         for result in results:
-            if cancelled is not None:
-                break
             request = requests[result.index]
-            job_reporter = reporter.for_job(result.index)
             if isinstance(request, StudioError):
-                result.status, result.exit_code, result.message = "failed", exit_code_for(request), str(request)
-                print(f"error: job {result.index}: {request}", file=sys.stderr, flush=True)
-                job_reporter.emit("job", status="failed", output=result.output, message=result.message, exit_code=result.exit_code)
-                continue
-            request, plan = request
-            if plan is None:
-                result.status, result.message = "skipped", "output exists"
-                job_reporter.emit("job", status="skipped", output=result.output)
-                continue
-            job_reporter.emit("job", status="start", output=result.output)
-            reporter.info(f"job {result.index}: {request.source} + {request.driving} -> {request.output}")
-            started = time.perf_counter()
-            try:
-                summary = animate(request, job_reporter, cancel, model_cache=model_cache, command="batch", plan=plan)
-            except Cancelled as error:
-                result.status, result.exit_code, cancelled = "cancelled", exit_code_for(error), error
-            except StudioError as error:
-                result.status, result.exit_code, result.message = "failed", exit_code_for(error), str(error)
-                print(f"error: job {result.index}: {error}", file=sys.stderr, flush=True)
-            else:
-                result.status, result.frames = "done", summary["frames"]
-            result.seconds = time.perf_counter() - started
-            job_reporter.emit("job", status=result.status, output=result.output, frames=result.frames,
-                              seconds=round(result.seconds, 3), message=result.message or None,
-                              exit_code=result.exit_code)
-            if result.status == "failed" and not args.keep_going:
-                break
+                _failed(result, request, reporter)
+            elif cancelled is None and not stop_early:
+                cancelled = _run_job(result, *request, reporter, cancel, model_cache)
+                stop_early = result.status == "failed" and not args.keep_going
     _report_summary(results, reporter)
     if cancelled is not None:
         raise cancelled
@@ -114,11 +89,43 @@ def run(args: argparse.Namespace) -> int:
     return failed[0].exit_code if failed else 0
 
 
-def _checked_requests(jobs: list, selected: list[int], path: Path, keep_going: bool, reporter: Reporter) -> dict:
+def _run_job(result: JobResult, request, plan, reporter: Reporter, cancel, model_cache: dict) -> Cancelled | None:
+    """Render one checked job (or skip it when its output exists); returns the Cancelled that stopped it."""
+    job_reporter = reporter.for_job(result.index)
+    if plan is None:
+        result.status, result.message = "skipped", "output exists"
+        job_reporter.emit("job", status="skipped", output=result.output)
+        return None
+    job_reporter.emit("job", status="start", output=result.output)
+    reporter.info(f"job {result.index}: {request.source} + {request.driving} -> {request.output}")
+    started, cancelled = time.perf_counter(), None
+    try:
+        summary = animate(request, job_reporter, cancel, model_cache=model_cache, command="batch", plan=plan)
+    except Cancelled as error:
+        result.status, result.exit_code, cancelled = "cancelled", exit_code_for(error), error
+    except StudioError as error:
+        _failed(result, error, None)
+    else:
+        result.status, result.frames = "done", summary["frames"]
+    result.seconds = time.perf_counter() - started
+    job_reporter.emit("job", status=result.status, output=result.output, frames=result.frames,
+                      seconds=round(result.seconds, 3), message=result.message or None, exit_code=result.exit_code)
+    return cancelled
+
+
+def _failed(result: JobResult, error: StudioError, reporter: Reporter | None) -> None:
+    """Mark a job failed and say why (the same sentence ``animate`` gives, after "job N:")."""
+    result.status, result.exit_code, result.message = "failed", exit_code_for(error), str(error)
+    print(f"error: job {result.index}: {error}", file=sys.stderr, flush=True)
+    if reporter is not None:
+        reporter.for_job(result.index).emit("job", status="failed", output=result.output, message=result.message,
+                                            exit_code=result.exit_code)
+
+
+def _checked_requests(jobs: list, selected: list[int], path: Path, reporter: Reporter) -> dict:
     """Every selected job checked through the front door (inputs, options, outputs) before the
     first renders: a typo in job 37 should not wait for 36 renders. Each becomes (request, plan),
-    with plan None for a finished job (its output exists), or the job's error. Without
-    --keep-going the first bad job stops the batch here."""
+    with plan None for a finished job (its output exists), or the job's error."""
     requests: dict[int, Any] = {}
     outputs: dict[Path, int] = {}
     for index in selected:
@@ -131,17 +138,8 @@ def _checked_requests(jobs: list, selected: list[int], path: Path, keep_going: b
             done = output_exists(out)
             requests[index] = (request, None if done else plan_animation(request, reporter.for_job(index)))
         except StudioError as error:
-            if not keep_going:
-                raise _in_job(error, path.name, index) from None
             requests[index] = error
     return requests
-
-
-def _in_job(error: StudioError, file_name: str, index: int) -> StudioError:
-    """The same error (same kind, so the same exit code), saying which job it is about."""
-    located = StudioError(f"{file_name}, job {index}: {error}")
-    located.kind = error.kind
-    return located
 
 
 def _output_of(job: Any, request: Any) -> str:

@@ -11,6 +11,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from engine.jobs import RenderJob
 from cli_testkit import (
     REPO,
     SHARED,
@@ -73,7 +74,7 @@ def test_animate_json_config_defaults_refusal_and_export(tmp_path):
         assert cv2.imread(event["path"]).shape == (32, 32, 3)
     job = json.loads((work_dir / "job.json").read_text())
     assert job["spec"]["settings"]["seed"] == 7 and job["spec"]["model"] == "builtin:tiny"
-    assert json.loads((work_dir / "cli.json").read_text())["output"] == str(out)
+    assert RenderJob.open(work_dir).recorded_export() == {"output": str(out), "preset": "web", "audio": True}
 
     # running it again without --resume must not silently redo or drop those frames
     mtime = out.stat().st_mtime_ns
@@ -159,9 +160,10 @@ def test_batch_failures_are_reported_and_keep_going_runs_the_rest(tmp_path):
     stop = run_cli("batch", tmp_path / "jobs.jsonl", "--json")
     assert stop.returncode == 2 and "Traceback" not in stop.stderr
     summary = json_events(stop.stdout)[-1]
-    assert summary["event"] == "summary" and [j["status"] for j in summary["jobs"]] == ["failed", "not run"]
-    assert "missing.png" in summary["jobs"][0]["message"]
-    assert "error: job 0: source image not found" in stop.stderr
+    # both bad jobs are found before anything renders (job 1's unwritable out is not left for later)
+    assert summary["event"] == "summary" and [j["status"] for j in summary["jobs"]] == ["failed", "failed"]
+    assert "missing.png" in summary["jobs"][0]["message"] and [j["exit_code"] for j in summary["jobs"]] == [2, 4]
+    assert "error: job 0: source image not found" in stop.stderr and "error: job 1: cannot write" in stop.stderr
 
     going = run_cli("batch", tmp_path / "jobs.jsonl", "--keep-going", "--json")
     assert going.returncode == 2, going.stderr[-2000:]  # the first failure's code (bad input)
