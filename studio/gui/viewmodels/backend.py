@@ -9,7 +9,6 @@ part becomes a clear StudioError when it is first needed.
 from __future__ import annotations
 
 import importlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
@@ -19,9 +18,8 @@ import numpy as np
 from engine.cancel import CancelToken
 from engine.config import RenderSettings
 from engine.errors import StudioError
+from engine.inputs import IMAGE_SUFFIXES, DrivingInfo
 from studio.gui.project import data_dir
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 @dataclass(frozen=True)
@@ -50,19 +48,6 @@ class PresetChoice:
 
     description: str
     extension: str  # with the dot (".mp4"); "" for presets that write a folder (PNG sequence)
-
-
-@dataclass(frozen=True)
-class DrivingInfo:
-    """What the timeline needs to know about a driving video."""
-
-    path: str
-    width: int
-    height: int
-    fps: float
-    frames: int
-    duration: float
-    has_audio: bool = False
 
 
 class Backend(Protocol):
@@ -112,36 +97,22 @@ class EngineBackend:
         return {preset.id: PresetChoice(preset.description or preset.name, preset.extension) for preset in presets}
 
     def load_source(self, path: Path) -> SourceInfo:
-        image = _engine("engine.video.reader").read_image(Path(path))
-        pose = _engine("engine.pose.extract").detect_image(image)
-        has_face = bool((np.asarray(pose.face)[:, 2] > 0).any())
-        return SourceInfo(str(path), image, bool(pose.has_person), has_face, pose)
+        # engine.inputs checks the file (the same sentences as the CLI and batch), then the person is found.
+        image = _engine("engine.inputs").inspect_source(Path(path)).image
+        person = _engine("engine.preview").find_source_person(image)
+        return SourceInfo(str(path), image, person.has_person, person.has_face, person.pose)
 
     def probe_driving(self, path: Path) -> DrivingInfo:
-        reader = _engine("engine.video.reader")
-        if Path(path).suffix.lower() == ".npz":  # a pose file: no pixels, but the timeline still needs its length
-            driving = _engine("engine.pose.driving").open_driving(Path(path))
-            return DrivingInfo(str(path), 0, 0, float(driving.fps), driving.frames, driving.frames / driving.fps)
-        info = reader.probe(Path(path))
-        return DrivingInfo(str(path), info.width, info.height, float(info.fps), int(info.frame_count),
-                           float(info.duration), bool(info.has_audio))
+        return _engine("engine.inputs").inspect_driving(Path(path))
 
     def read_frame(self, path: Path, index: int) -> np.ndarray:
-        if Path(path).suffix.lower() == ".npz":
-            return _engine("engine.pose.driving").open_driving(Path(path)).pose_image(index, 512, 512)
-        return _engine("engine.video.reader").read_frame(Path(path), index)
-
+        return _engine("engine.preview").driving_frame(Path(path), index)
 
     def extract_poses(self, path: Path, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> Any:
-        driving = _engine("engine.pose.driving").open_driving(
-            Path(path), cache_dir=pose_cache_dir(), cancel=cancel, on_progress=on_progress
-        )
-        return driving.poses
+        return _engine("engine.preview").driving_poses(Path(path), pose_cache_dir(), cancel, on_progress)
 
     def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray:
-        if poses is None or not 0 <= index < len(poses):
-            return frame
-        return _engine("engine.pose.draw").draw_overlay(frame, poses[index])
+        return _engine("engine.preview").pose_overlay(frame, poses, index)
 
     def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
         # The shared pose cache makes each preview reuse the extraction the timeline already ran.
@@ -155,7 +126,7 @@ class EngineBackend:
             Path(work_dir), Path(source), Path(driving), settings, model=model, start=start, end=end,
             align=align, smooth=smooth,
         )
-        _seed_pose_cache(Path(driving), Path(job.work_dir) / "poses")
+        job.seed_pose_cache(pose_cache_dir())
         return job
 
     def prepare_job(self, job: Any, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> None:
@@ -169,19 +140,3 @@ class EngineBackend:
 
     def export_job(self, job: Any, out: Path, preset: str, audio: bool, cancel: CancelToken) -> Path:
         return Path(job.export(Path(out), preset=preset, audio=audio, cancel=cancel))
-
-
-def _seed_pose_cache(driving: Path, job_cache: Path) -> None:
-    """Give a new job the poses the timeline already extracted, so a long video is analysed once.
-
-    The cache is ``<cache_dir>/<fingerprint>.npz`` (engine.pose.extract); a miss only costs time.
-    """
-    try:
-        fingerprint = _engine("engine.video.reader").video_fingerprint(driving)
-        cached = pose_cache_dir() / f"{fingerprint}.npz"
-        target = job_cache / cached.name
-        if cached.is_file() and not target.exists():
-            job_cache.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cached, target)
-    except (OSError, StudioError):
-        pass
