@@ -1,7 +1,11 @@
-"""Pose extraction speed (frames/s) on the shared talk video, plus drawing speed.
+"""Pose extraction speed (frames/s) on the shared talk video, MediaPipe and DWPose side by side, plus drawing speed.
 
-Usage: python bench/pose_bench.py [VIDEO] [--frames N] [--style-png docs/pose_style.png]
+Usage: python -m bench.pose_bench [VIDEO] [--frames N] [--dwpose-frames N] [--pose-model DIR] [--gpu]
+       [--style-png docs/pose_style.png]
 Prints one line per measurement and the share of frames where each part was found.
+DWPose runs the real ONNX files with ``--pose-model DIR``; without them it runs stand-ins of the
+same compute and signatures (bench/dwpose_proxy.py), and says so. ``--gpu`` adds DWPose frames/s
+at batch 1, 8 and 32 on ONNX Runtime's CUDA provider (needs onnxruntime-gpu and a GPU).
 ``--style-png`` also writes the style comparison of the issue note: a talk2.mp4 frame, our pose
 image of it, and a frame of the official DWPose rendering talk2_dwpose.mp4, side by side.
 """
@@ -62,11 +66,55 @@ def write_style_png(video: Path, out: Path, index: int = 100) -> None:
     print(f"style comparison written to {out} (frame {index}: ours in the middle, official DWPose on the right)")
 
 
+def _dwpose_frames(video: Path, count: int) -> list[np.ndarray]:
+    return [frame for _, frame in zip(range(count), reader.iter_frames(video))]
+
+
+def bench_dwpose(video: Path, count: int, model_dir: Path | None, gpu: bool) -> None:
+    """DWPose frames/s on CPU (batch 1 as on CPU batching gains nothing) and, with ``gpu``, at batch 1/8/32."""
+    import onnxruntime as ort
+
+    from engine.pose.dwpose import DWPoseBackend
+
+    with tempfile.TemporaryDirectory() as folder:
+        if model_dir is None:
+            from bench.dwpose_proxy import write_proxies
+
+            model_dir, what = write_proxies(Path(folder)), "compute-matched stand-in models (not the real files)"
+        else:
+            what = f"the real files in {model_dir}"
+        frames = _dwpose_frames(video, count)
+        backend = DWPoseBackend(model_dir, device="cpu", batch_size=1)
+        backend.detect(frames[:1])  # first run: ONNX Runtime's allocations
+        backend.reset()
+        start = time.perf_counter()
+        backend.detect(frames)
+        seconds = time.perf_counter() - start
+        print(f"dwpose CPU ({what}): {len(frames)} frames in {seconds:.1f} s = {len(frames) / seconds:.2f} frames/s")
+        if not gpu:
+            return
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            print("dwpose GPU: skipped (this onnxruntime has no CUDA provider; install onnxruntime-gpu)")
+            return
+        frames = (frames * (64 // max(1, len(frames)) + 1))[:64]
+        for batch in (1, 8, 32):
+            backend = DWPoseBackend(model_dir, device="cuda", batch_size=batch)
+            backend.detect(frames[:batch])
+            backend.reset()
+            start = time.perf_counter()
+            backend.detect(frames)
+            seconds = time.perf_counter() - start
+            print(f"dwpose GPU batch {batch} ({backend.info['pose_provider']}): {len(frames) / seconds:.1f} frames/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--frames", type=int, default=0, help="only the first N frames (0 = all)")
     parser.add_argument("--style-png", type=Path, default=None, help="also write the style comparison PNG here")
+    parser.add_argument("--dwpose-frames", type=int, default=4, help="frames for the DWPose measurement (0 = skip it)")
+    parser.add_argument("--pose-model", type=Path, default=None, help="folder with the real DWPose ONNX files")
+    parser.add_argument("--gpu", action="store_true", help="also DWPose on the GPU at batch 1, 8 and 32")
     args = parser.parse_args()
     if not args.video.is_file():
         sys.exit(f"video not found: {args.video} (the shared test media live in <repo>/../shared)")
@@ -74,10 +122,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         video = _first_frames(args.video, args.frames, Path(folder)) if args.frames else args.video
         start = time.perf_counter()
-        seq = extract_poses(video)
+        seq = extract_poses(video, backend="mediapipe")
         seconds = time.perf_counter() - start
         frames = len(seq)
-        print(f"extraction: {frames} frames {seq.width}x{seq.height} in {seconds:.1f} s = {frames / seconds:.1f} frames/s")
+        print(f"mediapipe extraction: {frames} frames {seq.width}x{seq.height} in {seconds:.1f} s = {frames / seconds:.1f} frames/s")
         found = {
             "body": (seq.body[:, 1, 2] > 0).mean(),
             "face": (seq.face[:, :, 2] > 0).any(axis=1).mean(),
@@ -91,6 +139,8 @@ def main() -> None:
             draw_pose(seq[index], 512, 512)
         seconds = time.perf_counter() - start
         print(f"drawing 512x512: {frames / seconds:.0f} frames/s")
+    if args.dwpose_frames > 0:
+        bench_dwpose(args.video, args.dwpose_frames, args.pose_model, args.gpu)
     if args.style_png is not None:
         write_style_png(args.video, args.style_png)
 

@@ -61,11 +61,13 @@ def decode_persons(raw: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarra
     """
     raw = np.asarray(raw, np.float64)
     centres = (raw[:, :2] + _GRID) * _STRIDE
-    sizes = np.exp(raw[:, 2:4]) * _STRIDE
+    with np.errstate(over="ignore"):  # a model gone wrong must not take the process down: such boxes are dropped
+        sizes = np.exp(raw[:, 2:4]) * _STRIDE
     boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1) / ratio
     # NMS is class-aware, so the other 79 classes never suppress a person box: only class 0 matters.
     scores = raw[:, 4] * raw[:, 5 + PERSON_CLASS]
-    candidates = scores > NMS_SCORE
+    usable = np.isfinite(boxes).all(axis=1) & np.isfinite(scores) & (sizes > 0).all(axis=1) & np.isfinite(sizes).all(axis=1)
+    candidates = usable & (scores > NMS_SCORE)
     boxes, scores = boxes[candidates], scores[candidates]
     keep = nms(boxes, scores, NMS_IOU)
     boxes, scores = boxes[keep], scores[keep]

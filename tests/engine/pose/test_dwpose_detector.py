@@ -108,3 +108,11 @@ def test_choose_person_follows_by_overlap_and_restarts_on_the_best_score():
     assert choose_person(boxes, np.array([0.2, 0.9]), previous=None) == 1
     assert choose_person(boxes, np.array([0.2, 0.9]), previous=np.array([5, 0, 105, 200.0])) == 0
     assert choose_person(boxes, np.array([0.2, 0.9]), previous=np.array([600, 0, 700, 200.0])) == 1  # followed one gone
+
+
+def test_overflowing_raw_outputs_are_dropped_not_crashed_on():
+    raw = raw_detections([(100, 100, 300, 400)], [0.9])
+    raw[:50, 2:4] = 1e4  # exp() overflows to inf
+    raw[:50, 4:6] = 1.0
+    boxes, scores = decode_persons(raw, 1.0)
+    assert np.isfinite(boxes).all() and np.allclose(boxes, [(100, 100, 300, 400)]) and np.allclose(scores, [0.9])
