@@ -173,6 +173,7 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
 
     # 3. output: the preset and a writable OUT that is not an input, before any rendering
     force = bool(getattr(args, "force", False))
+    check_not_an_input(args.output, (source.path, driving.path))  # before the preset: that names the real problem
     preset = choose_preset(Path(args.output), args.preset or config.get("preset"), reporter, force)
     out = check_output(args.output, preset, (source.path, driving.path), force)
     work_dir = (Path(args.work_dir) if args.work_dir else out.with_name(out.name + ".work")).expanduser().absolute()

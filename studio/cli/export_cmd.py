@@ -40,16 +40,17 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``export`` and return the exit code."""
-    from engine.inputs import check_output
+    from engine.inputs import check_not_an_input, check_output
     from engine.jobs import RenderJob
 
     started = time.perf_counter()
     with command_session(args) as (reporter, cancel):
         job = RenderJob.open(args.work_dir)
-        with native_logs_silenced():  # the job's driving input opens (MediaPipe for alignment)
-            job.driving(cancel)
+        check_not_an_input(args.output, (job.spec.source, job.spec.driving))
         preset = choose_preset(Path(args.output), args.preset, reporter, args.force)
         out = check_output(args.output, preset, (job.spec.source, job.spec.driving), args.force)
+        with native_logs_silenced():  # the job's driving input opens (MediaPipe for alignment)
+            job.driving(cancel)
         frames = job.frames_on_disk
         reporter.emit("start", command="export", work_dir=str(job.work_dir), output=str(out), preset=preset.id)
         with reported_progress(reporter, "export", f"writing {out.name}") as on_progress:

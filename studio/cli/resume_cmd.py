@@ -33,7 +33,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``resume`` and return the exit code."""
-    from engine.inputs import check_output
+    from engine.inputs import check_not_an_input, check_output
     from engine.jobs import RenderJob
 
     with command_session(args) as (reporter, cancel):
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{job.work_dir} does not say where to export (it was not started by "
                              "'studio-cli animate'); add -o OUT")
         out = Path(args.output) if args.output is not None else Path(record["output"])
+        check_not_an_input(out, (job.spec.source, job.spec.driving))
         preset = choose_preset(out, args.preset or (record.get("preset") if args.output is None else None), reporter,
                                args.force)
         out = check_output(out, preset, (job.spec.source, job.spec.driving), args.force)
