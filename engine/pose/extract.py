@@ -146,13 +146,23 @@ class MediaPipeBackend:
             self._holistic = None
 
 
-def detect_image(image: np.ndarray) -> Pose:
-    """Keypoints of the person in one RGB image (the source); an empty Pose when nobody is found."""
-    holistic = _make_holistic(static_image_mode=True)
+def detect_image(image: np.ndarray, backend: str = "mediapipe", pose_model: Path | None = None, device: str = "auto") -> Pose:
+    """Keypoints of the person in one RGB image (the source); an empty Pose when nobody is found.
+
+    ``backend``/``pose_model``/``device`` as in ``extract_poses``: align a source with the
+    extractor that made the driving poses.
+    """
+    if backends.resolve_backend(backend, pose_model) == "mediapipe":
+        holistic = _make_holistic(static_image_mode=True)
+        try:
+            return pose_from_holistic(holistic.process(_as_rgb(image)))
+        finally:
+            holistic.close()
+    extractor = backends.open_backend("dwpose", pose_model, device, batch_size=1)
     try:
-        return pose_from_holistic(holistic.process(_as_rgb(image)))
+        return extractor.detect([_as_rgb(image)])[0]
     finally:
-        holistic.close()
+        extractor.close()
 
 
 def detect_image_file(path: str | Path) -> Pose:
@@ -164,6 +174,11 @@ def pose_cache_path(cache_dir: Path, fingerprint: str, identity: dict) -> Path:
     """``<cache_dir>/<fingerprint>.<backend>-<key>.npz``; the key hashes the backend, its extractor
     version and model files (``backends.backend_identity``), so a changed extractor never reuses stale poses."""
     return Path(cache_dir) / f"{fingerprint}.{identity['pose_backend']}-{backends.identity_key(identity)}.npz"
+
+
+def cached_pose_files(cache_dir: Path, fingerprint: str) -> list[Path]:
+    """Every cached pose file of one video (any backend): what to copy when seeding another cache."""
+    return sorted(Path(cache_dir).glob(f"{fingerprint}.*.npz"))
 
 
 def _load_cached(path: Path, fingerprint: str, identity: dict) -> PoseSequence | None:
@@ -260,6 +275,8 @@ def _extract_uncached(video: Path, fingerprint: str, extractor, cancel, on_progr
         poses, fps=float(info.fps), width=info.width, height=info.height, fingerprint=fingerprint,
         meta=dict(extractor.info),
     )
+    if getattr(extractor, "frames_without_detection", 0):  # DWPose then ran on the whole frame, as the official code
+        seq.meta["frames_without_detection"] = int(extractor.frames_without_detection)
     return _with_counts(seq, from_cache=False)
 
 

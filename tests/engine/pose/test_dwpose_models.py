@@ -11,7 +11,7 @@ from engine.errors import ModelError
 from engine.pose import backends
 from engine.pose.dwpose import DWPoseBackend
 from engine.pose.dwpose.sessions import CUDA
-from engine.pose.extract import extract_poses
+from engine.pose.extract import cached_pose_files, extract_poses
 from engine.weights.pose_models import find_dwpose, import_pose_models, pose_library_dir, verify_pose_models
 from tests.engine.pose.conftest import write_video
 from tests.engine.pose.dwpose_fakes import detector_model, pose_model, raw_detections, simcc_peaks, write_models
@@ -103,3 +103,16 @@ def test_cache_key_follows_backend_and_model_files(tmp_path):
     assert changed.meta["from_cache"] is False and not np.allclose(changed.body[:, 0, 0], first.body[:, 0, 0])
     names = sorted(p.name for p in cache.glob("*.npz"))
     assert len(names) == 2 and all(".dwpose-" in n for n in names)
+    assert [p.name for p in cached_pose_files(cache, first.fingerprint)] == names
+
+
+def test_source_image_with_dwpose_and_detection_misses_counted(tmp_path):
+    from engine.pose.extract import detect_image
+
+    models = _good_models(tmp_path / "m")
+    pose = detect_image(np.zeros((480, 640), np.uint8), backend="dwpose", pose_model=models)  # grey source image
+    assert pose.has_person and np.allclose(pose.face[:, 2], 0.9)
+    folder = write_models(tmp_path / "nobody", detector_model(raw_detections([], [])), pose_model(*simcc_peaks(np.full(133, 288), np.full(133, 384), np.full(133, 0.9))))
+    video = write_video(tmp_path / "v.mp4", [np.zeros((64, 64, 3), np.uint8)] * 2)
+    seq = extract_poses(video, backend="dwpose", pose_model=folder)
+    assert seq.meta["frames_without_detection"] == 2 and np.allclose(seq.body[:, 0, :2], 0.5, atol=0.01)
