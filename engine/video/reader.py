@@ -24,6 +24,7 @@ from engine.cancel import CancelToken, check
 from engine.errors import InputError
 
 _FINGERPRINT_CHUNK = 1 << 20
+_KNOWN_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 MAX_IMAGE_PIXELS = 50_000_000  # source images above this are refused before decoding (a 50 MP photo is 150 MB as RGB)
 _FIX_VIDEO = "re-export it as MP4 (H.264) and try again"
 
@@ -149,8 +150,16 @@ def _check_image_size(path: Path) -> None:
                 width, height = image.size
     except Image.DecompressionBombError:
         width = height = None  # Pillow's own limit is higher than ours, so the image is too big
-    except Exception:  # a header Pillow cannot parse: OpenCV decides whether it is an image at all
+    except Exception:
+        # A format Pillow knows but cannot parse is damaged (and OpenCV can take seconds on such a file);
+        # one it does not know, OpenCV decides.
+        with open(path, "rb") as handle:
+            magic = handle.read(12)
+        if magic.startswith(_KNOWN_IMAGE_MAGIC) or (magic[:4] == b"RIFF" and magic[8:] == b"WEBP"):
+            raise InputError(f"{path.name} is not a readable image; use a PNG or JPEG file") from None
         return
+    if width is not None and width * height == 0:
+        raise InputError(f"{path.name} is not a readable image (it claims {width}x{height} pixels); use a PNG or JPEG file")
     if width is None or width * height > MAX_IMAGE_PIXELS:
         size = f"{width}x{height} pixels" if width is not None else "too many pixels"
         raise InputError(
