@@ -97,6 +97,7 @@ class Prefs:
     last_project: dict[str, Any] = field(default_factory=dict)
     export_preset: str = "web"
     export_audio: bool = True
+    last_export_dir: str = ""  # where the last render/export was written; the next one is suggested there
 
     @staticmethod
     def path() -> Path:
@@ -126,3 +127,25 @@ class Prefs:
         text = str(path)
         updated = [text] + [item for item in items if item != text]
         setattr(self, f"recent_{kind}", updated[:MAX_RECENT])
+
+
+def default_output_folder(prefs: Prefs) -> Path:
+    """Where renders and exports are suggested: the last export folder, else the user's Videos
+    folder, else home (never the folder an input came from, which may be the install folder)."""
+    if prefs.last_export_dir and Path(prefs.last_export_dir).is_dir():
+        return Path(prefs.last_export_dir)
+    try:
+        videos = Path(platformdirs.user_videos_dir())
+    except Exception:  # platformdirs may not know the platform's Videos folder
+        videos = Path.home() / "Videos"
+    return videos if videos.is_dir() else Path.home()
+
+
+def free_output_path(folder: Path, stem: str, extension: str) -> Path:
+    """``folder/stem.ext``, or ``stem-2.ext``... when that exists, so a suggestion never overwrites."""
+    candidate = folder / f"{stem}{extension}"
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{number}{extension}"
+        number += 1
+    return candidate

@@ -66,6 +66,7 @@ class Worker(QObject):
         self._task = task
         self._thread: threading.Thread | None = None
         self._running = False
+        self.error_kind = ""
         self._from_thread_event.connect(self._deliver_event)
         self._from_thread_end.connect(self._deliver_end)
 
@@ -111,6 +112,8 @@ class Worker(QObject):
         except BaseException as error:  # everything reaches the window as a sentence, never a crash
             if not isinstance(error, StudioError):
                 log.error("task %s failed:\n%s", self.name, traceback.format_exc())
+            # the engine's error kind ("input", "model", ...): read on the UI thread after ``error``
+            self.error_kind = getattr(error, "kind", "bug") if isinstance(error, StudioError) else "bug"
             outcome = (_ERROR, describe_error(error))
         log.debug("task %s ended (%s) after %.2f s", self.name, outcome[0], time.perf_counter() - started)
         self._from_thread_end.emit(*outcome)

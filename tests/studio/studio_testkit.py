@@ -77,8 +77,16 @@ class FakeBackend:
     def list_models(self) -> list[str]:
         return ["demo", "tiny"]
 
+    def list_model_cards(self, verified):
+        from studio.gui.viewmodels.models import ModelCard
+
+        return [ModelCard("demo", "puppet", (128, 128), 15_000_000, {"steps": 15, "cfg": 1.5, "beta": 0.05}, bundled=True),
+                ModelCard("tiny", "tiny", (64, 96), 1_000, {"steps": 4, "cfg": 2.0}, notes="A tiny test model. Two.",
+                          license="MIT")]
+
     def list_presets(self) -> dict[str, PresetChoice]:
-        return {"web": PresetChoice("H.264 for the web", ".mp4"), "png": PresetChoice("PNG sequence", "")}
+        return {"web": PresetChoice("H.264 for the web", ".mp4"), "png": PresetChoice("PNG sequence", ""),
+                "gif": PresetChoice("Animated GIF", ".gif")}
 
     def load_source(self, path: Path) -> SourceInfo:
         self._log("load_source", Path(path).name)

@@ -117,7 +117,7 @@ def test_studio_render_uses_in_out_range_and_streams_into_preview(qtbot, loaded_
     assert (entry.start, entry.end, entry.frames_total) == (10, 14, 4)
     wait_until(qtbot, lambda: entry.state == DONE)
     assert loaded_model.preview.generated_image[0, 0, 0] == frame_value(13)
-    assert loaded_model.preview.generated_caption.endswith("frame 4 of 4")
+    assert loaded_model.preview.generated_caption.endswith("frame 14 (4 of 4)")  # the driving frame number
 
 
 def test_render_without_inputs_reports_error(qtbot, fake_backend):

@@ -136,7 +136,7 @@ def test_missing_model_preview_shows_message(qtbot, loaded_model):
     loaded_model.settings.set(model="gone-model")
     with qtbot.waitSignal(loaded_model.error, timeout=5000) as blocker:
         loaded_model.preview.request_preview()
-    assert blocker.args == ["model 'gone-model' is not installed; pick demo or install it with studio-cli models"]
+    assert blocker.args == ["model 'gone-model' is not installed; pick demo or install it with Models ▸ Manage…"]
     assert loaded_model.preview.live is False
 
 

@@ -19,11 +19,29 @@ from studio.gui.widgets.main_window import MainWindow
 from studio_testkit import OVERLAY_MARK, frame_value, wait_until
 
 
+def accept_dialog(dialog) -> bool:
+    """Stands in for the user pressing the dialog's OK button (exec() would block the test)."""
+    dialog.accept()
+    return dialog.result() == dialog.DialogCode.Accepted
+
+
 @pytest.fixture
-def window(qtbot, fake_backend):
+def videos_dir(tmp_path, monkeypatch) -> Path:
+    """The user's Videos folder (platformdirs) points into the test's tmp folder."""
+    import platformdirs
+
+    folder = tmp_path / "Videos"
+    folder.mkdir()
+    monkeypatch.setattr(platformdirs, "user_videos_dir", lambda: str(folder))
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, fake_backend, videos_dir):
     model = StudioModel(fake_backend, Prefs.load())
     win = MainWindow(model)
     win.skip_close_question = True
+    win.run_dialog = accept_dialog
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -80,7 +98,7 @@ def test_keyboard_scrubs_and_marks_range(qtbot, window, media):
     assert window.timeline_panel.readout.text() == timeline.readout()
     wait_until(qtbot, lambda: window.model.preview.driving_index == 12)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert timeline.playing and window.timeline_panel.play_button.text() == "⏸"
+    assert timeline.playing and window.timeline_panel.play_button.toolTip().startswith("Pause")
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not timeline.playing
 
@@ -131,7 +149,7 @@ def test_missing_model_shows_message_and_queue_row_can_resume(qtbot, window, med
     assert window.settings_panel.model_combo.currentText() == "not-installed"
     window.preview_panel.preview_button.click()
     wait_until(qtbot, lambda: window.error_banner.isVisible())
-    assert window.error_banner.label.text() == "Model 'not-installed' is not installed; pick demo or install it with studio-cli models"
+    assert window.error_banner.label.text() == "Model 'not-installed' is not installed; pick demo or install it with Models ▸ Manage…"
     window.error_banner.hide()
     window.render_button.click()
     wait_until(qtbot, lambda: window.model.queue.entries and window.model.queue.entries[0].state == FAILED)
@@ -140,22 +158,26 @@ def test_missing_model_shows_message_and_queue_row_can_resume(qtbot, window, med
     assert window.error_banner.isVisible()
 
 
-def test_render_rows_stream_frames_and_export(qtbot, window, media, tmp_path):
+def test_render_rows_stream_frames_and_export(qtbot, window, media, tmp_path, videos_dir):
     load_inputs(qtbot, window, media)
     window.model.settings.set(steps=2)
     window.model.timeline.set_range(2, 6)
-    window.render_button.click()
+    window.render_button.click()  # the render dialog is accepted as suggested: the Videos folder, preset web
     [entry] = window.model.queue.entries
-    wait_until(qtbot, lambda: entry.state == DONE)
+    wait_until(qtbot, lambda: entry.state == DONE and entry.exports)
     row = window.queue_panel.rows[entry.id]
     assert (row.progress.value(), row.progress.maximum()) == (5, 5)
+    assert row.progress.format() == "frame 7 of 3–7"  # driving-frame numbers, as the row title's range
+    assert row.name.text().endswith("frames 3–7 → talk-animated.mp4")
     assert row.status.text().startswith("done · ") and row.status.text().endswith(" s/frame")
+    assert json.loads((videos_dir / "talk-animated.mp4").read_text()) == {"frames": 5, "preset": "web", "audio": True}
     assert window.preview_panel.generated_view.has_image()
     assert window.model.preview.generated_image[0, 0, 0] == frame_value(6)
     dialog = window.export_dialog(entry.id)
-    assert [dialog.preset_combo.itemText(i) for i in range(dialog.preset_combo.count())] == ["web", "png"]
+    assert [dialog.preset_combo.itemText(i) for i in range(dialog.preset_combo.count())] == ["web", "png", "gif"]
+    assert Path(dialog.path_edit.text()) == videos_dir / "talk-animated-2.mp4"  # never the existing file
     dialog.preset_combo.setCurrentText("png")
-    assert Path(dialog.path_edit.text()).name == "talk-animated" and not dialog.audio_check.isEnabled()
+    assert Path(dialog.path_edit.text()).name == "talk-animated-2" and not dialog.audio_check.isEnabled()
     dialog.preset_combo.setCurrentText("web")
     dialog.path_edit.setText(str(tmp_path / "clip.mp4"))
     out, preset, audio = dialog.choice()

@@ -49,11 +49,17 @@ class PresetChoice:
     description: str
     extension: str  # with the dot (".mp4"); "" for presets that write a folder (PNG sequence)
 
+    @property
+    def has_audio(self) -> bool:
+        """GIFs and image sequences carry no sound."""
+        return self.extension not in ("", ".gif")
+
 
 class Backend(Protocol):
     """Everything the studio asks of the engine (see the module docstring for threading)."""
 
     def list_models(self) -> list[str]: ...
+    def list_model_cards(self, verified: dict[str, str]) -> list[Any]: ...
     def list_presets(self) -> dict[str, PresetChoice]: ...
     def load_source(self, path: Path) -> SourceInfo: ...
     def probe_driving(self, path: Path) -> DrivingInfo: ...
@@ -91,6 +97,11 @@ class EngineBackend:
         # "demo" is always offered: if its weights are missing, rendering says so in one sentence.
         names = [model.name for model in _engine("engine.weights.library").list_models()]
         return ["demo"] + [name for name in dict.fromkeys(names) if name != "demo"]
+
+    def list_model_cards(self, verified: dict[str, str]) -> list[Any]:
+        from studio.gui.viewmodels.models import read_cards
+
+        return read_cards(None, verified)
 
     def list_presets(self) -> dict[str, PresetChoice]:
         presets = _engine("engine.video.presets").list_presets()

@@ -7,13 +7,15 @@ the previous input in place, so a bad file never leaves the studio half-loaded.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from studio.gui.viewmodels.backend import Backend, DrivingInfo, SourceInfo
+from engine.errors import InputError
+from studio.gui.viewmodels.backend import IMAGE_SUFFIXES, Backend, DrivingInfo, SourceInfo
 from studio.gui.worker import Worker, start_worker
 
 THUMBNAIL_COUNT = 12
@@ -31,10 +33,20 @@ def shrink(image: np.ndarray, height: int) -> np.ndarray:
     return np.ascontiguousarray(image[ys][:, xs])
 
 
+def check_driving(info: DrivingInfo) -> DrivingInfo:
+    """Refuse what probes as a picture: a still image would replace the video as a 1-frame "video"."""
+    name = Path(info.path).name
+    if Path(info.path).suffix.lower() in IMAGE_SUFFIXES or info.frames < 2:
+        raise InputError(f"{name} is a still image, not a video; choose a driving video (MP4, MOV, WebM) "
+                         "or a pose file (.npz)")
+    return info
+
+
 class SourceModel(QObject):
     """The portrait to animate. ``info`` is a SourceInfo once loaded; ``warning`` when no person/face."""
 
     changed = Signal()
+    loaded = Signal(str, str)  # new path, previous path ("" when none): only after the file was read
     error = Signal(str)
 
     def __init__(self, backend: Backend, parent: QObject | None = None) -> None:
@@ -65,7 +77,9 @@ class SourceModel(QObject):
         return self._worker
 
     def _loaded(self, info: SourceInfo) -> None:
+        previous = self.path
         self.info = info
+        self.loaded.emit(info.path, previous)
 
     def _failed(self, message: str) -> None:
         self.error.emit(message)
@@ -80,7 +94,7 @@ class DrivingModel(QObject):
     """The driving video: ``info`` (metadata) first, then ``poses`` and ``thumbnails`` in the background."""
 
     changed = Signal()
-    loaded = Signal()  # a new video was probed: info is set, poses and thumbnails are on their way
+    loaded = Signal(str, str)  # new path, previous path: info is set; poses and thumbnails are on their way
     poses_progress = Signal(int, int)  # frames done, total
     poses_ready = Signal()
     thumbnails_changed = Signal()
@@ -92,6 +106,7 @@ class DrivingModel(QObject):
         self.info: DrivingInfo | None = None
         self.poses: Any = None
         self.pose_progress = (0, 0)
+        self._pose_clock: tuple[float, int] | None = None  # (time, frames done) when extraction started
         self.extracting = False
         self.loading = False
         self.pose_error = ""
@@ -114,7 +129,7 @@ class DrivingModel(QObject):
         self.loading = True
         self.changed.emit()
         worker = start_worker(
-            lambda token, report: self._backend.probe_driving(path), "probe-driving",
+            lambda token, report: check_driving(self._backend.probe_driving(path)), "probe-driving",
             on_result=self._probed, on_error=self._probe_failed,
         )
         self._workers["probe"] = worker
@@ -133,13 +148,30 @@ class DrivingModel(QObject):
         self.changed.emit()
         self.error.emit(message)
 
+    @property
+    def pose_speed(self) -> float:
+        """Frames analysed per second so far (0 before the first measurement)."""
+        if self._pose_clock is None:
+            return 0.0
+        started, first = self._pose_clock
+        elapsed = time.monotonic() - started
+        return (self.pose_progress[0] - first) / elapsed if elapsed > 0.2 else 0.0
+
+    @property
+    def pose_eta(self) -> float | None:
+        done, total = self.pose_progress
+        speed = self.pose_speed
+        return (total - done) / speed if speed > 0 and total > done else None
+
     def _probed(self, info: DrivingInfo) -> None:
         for key in ("poses", "thumbs"):
             self._cancel(key)
+        previous = self.path
         self.info, self.poses, self.thumbnails = info, None, {}
         self.loading, self.extracting, self.pose_error = False, True, ""
         self.pose_progress = (0, info.frames)
-        self.loaded.emit()
+        self._pose_clock = None
+        self.loaded.emit(info.path, previous)
         self.changed.emit()
         self.thumbnails_changed.emit()
         path = Path(info.path)
@@ -170,6 +202,8 @@ class DrivingModel(QObject):
         return self._workers.get(key) is worker
 
     def _pose_step(self, progress: tuple[int, int]) -> None:
+        if self._pose_clock is None:
+            self._pose_clock = (time.monotonic(), progress[0])
         self.pose_progress = progress
         self.poses_progress.emit(*progress)
 

@@ -7,6 +7,8 @@ changing for ``DEBOUNCE_MS`` and cancels the stale render first.
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from studio.gui.viewmodels.timeline import TimelineModel
 from studio.gui.worker import Worker, start_worker
 
 DEBOUNCE_MS = 400
+STRIP_FRAMES = 3  # the steadiness preview: one frame alone cannot show how a frame leans on the last
+PLACEHOLDER = "Press “Preview frame” to render the frame under the playhead."
 
 
 class PreviewModel(QObject):
@@ -29,6 +33,7 @@ class PreviewModel(QObject):
     error = Signal(str)
     message = Signal(str, str)  # text, level
     preview_started = Signal(int)  # frame index
+    succeeded = Signal()  # a preview rendered: problems reported before are gone
 
     def __init__(self, backend: Backend, source: SourceModel, driving: DrivingModel, timeline: TimelineModel,
                  settings: SettingsModel, parent: QObject | None = None) -> None:
@@ -39,7 +44,7 @@ class PreviewModel(QObject):
         self.driving_image: np.ndarray | None = None
         self.driving_index = -1
         self.generated_image: np.ndarray | None = None
-        self.generated_caption = "Press “Preview frame” to render the frame under the playhead."
+        self.generated_caption = PLACEHOLDER
         self.preview_progress = (0, 0)
         self.live = False
         self._raw_frame: tuple[str, int, np.ndarray] | None = None
@@ -155,6 +160,7 @@ class PreviewModel(QObject):
             self.changed.emit()
         elif isinstance(event, FrameReady):
             self.show_frame(event.image, f"Preview of frame {index + 1} ({event.seconds:.1f} s)")
+            self.succeeded.emit()
         elif isinstance(event, Message):
             self.message.emit(event.text, event.level)
 
@@ -168,6 +174,63 @@ class PreviewModel(QObject):
     def _preview_finished(self, worker: Worker) -> None:
         if worker is self._preview_worker:
             self._preview_worker = None
+            self.changed.emit()
+
+    def clear_generated(self) -> None:
+        """The inputs changed: the generated frame no longer belongs to them."""
+        self.stop_live()
+        self.generated_image, self.generated_caption = None, PLACEHOLDER
+        self.changed.emit()
+
+    def request_strip(self, work_root: Path) -> Worker | None:
+        """Render STRIP_FRAMES consecutive frames from the playhead as a tiny job under ``work_root``
+        and show them side by side, so the steadiness setting can be judged by eye."""
+        try:
+            if not self._source.info or not self._driving.info:
+                raise InputError("choose a source image and a driving video first")
+            settings = self._settings.render_settings()
+        except StudioError as error:
+            self.error.emit(str(error))
+            return None
+        self.cancel_preview()
+        start = max(0, min(self._timeline.playhead, self._driving.info.frames - STRIP_FRAMES))
+        end = min(start + STRIP_FRAMES, self._driving.info.frames)
+        source, driving = Path(self._source.path), Path(self._driving.path)
+        model, align, smooth = (self._settings.get(name) for name in ("model", "align", "smooth"))
+        work_dir = Path(work_root) / f"strip-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10000}"
+        self.preview_progress = (0, settings.steps * (end - start))
+        self.generated_caption = f"Rendering frames {start + 1}–{end} at steadiness {settings.beta:.2f}…"
+        self.changed.emit()
+
+        def render(token, report):
+            job = self._backend.create_job(work_dir, source, driving, settings, model, start, end, align, smooth)
+            frames = []
+            try:
+                self._backend.prepare_job(job, token, lambda done, total: None)
+                for event in self._backend.run_job(job, token):
+                    if isinstance(event, FrameReady):
+                        frames.append(event.image)
+                    report(event)
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)  # a look, not a render to keep
+            return np.concatenate(frames, axis=1) if frames else None
+
+        def shown(strip: np.ndarray | None) -> None:
+            if strip is not None:
+                self.show_frame(strip, f"Frames {start + 1}–{end} in a row at steadiness {settings.beta:.2f}: "
+                                       "higher keeps them alike, lower lets each follow its own pose")
+                self.succeeded.emit()
+
+        worker = start_worker(render, "strip-preview", on_event=lambda event: self._strip_event(event, settings.steps),
+                              on_result=shown)
+        worker.error.connect(lambda message, w=worker: self._preview_failed(w, message))
+        worker.finished.connect(lambda w=worker: self._preview_finished(w))
+        self._preview_worker = worker
+        return worker
+
+    def _strip_event(self, event: Any, steps: int) -> None:
+        if isinstance(event, Progress):
+            self.preview_progress = (event.frame * steps + event.step, self.preview_progress[1])
             self.changed.emit()
 
     def show_frame(self, image: np.ndarray, caption: str) -> None:

@@ -8,6 +8,7 @@ their last complete frame (the engine's resume).
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
@@ -17,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.config import RenderSettings
-from engine.errors import InputError, StudioError
+from engine.errors import INPUT, InputError, OutputError, StudioError
 from engine.events import Done, FrameReady, Message, Progress
 from studio.gui.project import data_dir, read_json, write_json_atomic
 from studio.gui.viewmodels.backend import Backend
@@ -74,6 +75,19 @@ class JobEntry:
     message: str = ""
     exports: list[str] = field(default_factory=list)
     exporting: bool = False
+    output: str = ""  # the file written when the render finishes ("" = keep the frames only)
+    preset: str = ""
+    audio: bool = True
+    retry: bool = True  # False after an input error: resuming would only fail the same way
+
+    @property
+    def current_frame(self) -> int:
+        """The driving video's frame number (1-based, as the timeline shows it) rendered last."""
+        return self.start + self.frames_done
+
+    @property
+    def range_text(self) -> str:
+        return f"frames {self.start + 1}–{self.end if self.end else '…'}"
 
     @property
     def eta_seconds(self) -> float | None:
@@ -83,7 +97,7 @@ class JobEntry:
 
     @property
     def resumable(self) -> bool:
-        return self.state in RESUMABLE
+        return self.state in RESUMABLE and self.retry
 
     @property
     def fraction(self) -> float:
@@ -147,8 +161,10 @@ class RenderQueueModel(QObject):
 
     # --- commands ------------------------------------------------------------------------------
     def add(self, source: str, driving: str, settings: RenderSettings, model: str, start: int,
-            end: int | None, align: bool, smooth: float) -> JobEntry:
-        """Queue a render of frames ``[start, end)``; it starts when nothing else is running."""
+            end: int | None, align: bool, smooth: float, output: str = "", preset: str = "",
+            audio: bool = True) -> JobEntry:
+        """Queue a render of frames ``[start, end)``; it starts when nothing else is running and,
+        with ``output``, ends by writing that file with ``preset``."""
         if not source or not driving:
             raise InputError("choose a source image and a driving video before rendering")
         entry_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -157,6 +173,7 @@ class RenderQueueModel(QObject):
             id=entry_id, name=f"{Path(source).stem} × {Path(driving).stem}", source=str(source), driving=str(driving),
             model=model, settings=settings.to_dict(), start=start, end=end, align=align, smooth=smooth,
             work_dir=str(data_dir() / "jobs" / entry_id), frames_total=max(0, total),
+            output=output, preset=preset, audio=audio,
         )
         self.entries.append(entry)
         self.save()
@@ -177,18 +194,33 @@ class RenderQueueModel(QObject):
             self._set_state(entry, QUEUED, "")
             self._start_next()
 
-    def remove(self, entry_id: str) -> None:
+    def remove(self, entry_id: str, delete_frames: bool = True) -> None:
+        """Take the entry off the queue and (by default) delete its work folder with the rendered
+        frames; written outputs are the user's files and stay."""
         entry = self.entry(entry_id)
-        if entry.state == RUNNING:
+        if entry.state == RUNNING or entry.exporting:
             raise InputError("cancel the render before removing it from the queue")
+        work_dir = Path(entry.work_dir)
+        if delete_frames and work_dir.parent == data_dir() / "jobs" and work_dir.is_dir():
+            try:
+                shutil.rmtree(work_dir)
+            except OSError as error:
+                raise OutputError(f"could not delete {work_dir} ({error.strerror or error}); "
+                                  "close programs using it and try again") from None
         self.entries.remove(entry)
         self._jobs.pop(entry_id, None)
         self.save()
         self.entries_changed.emit()
 
-    def output_folder(self, entry_id: str) -> Path:
+    def output_file(self, entry_id: str) -> Path | None:
+        """The last file written for the entry, when it exists."""
         entry = self.entry(entry_id)
-        return Path(entry.exports[-1]).parent if entry.exports else Path(entry.work_dir)
+        written = [Path(path) for path in entry.exports if Path(path).exists()]
+        return written[-1] if written else None
+
+    def output_folder(self, entry_id: str) -> Path:
+        written = self.output_file(entry_id)
+        return written.parent if written is not None else Path(self.entry(entry_id).work_dir)
 
     def export(self, entry_id: str, out: Path, preset: str, audio: bool) -> Worker:
         """Export the entry's frames (works during and after rendering) to ``out`` with ``preset``."""
@@ -251,8 +283,8 @@ class RenderQueueModel(QObject):
             yield from backend.run_job(job, token)
 
         worker = start_worker(run, f"render-{entry.id}", on_event=lambda event: self._job_event(entry, event))
-        worker.result.connect(lambda _: self._set_state(entry, DONE, "finished"))
-        worker.error.connect(lambda message: self._failed(entry, message))
+        worker.result.connect(lambda _: self._rendered(entry))
+        worker.error.connect(lambda message, w=worker: self._failed(entry, message, w.error_kind))
         worker.cancelled.connect(lambda: self._set_state(entry, CANCELLED, "cancelled; press Resume to continue"))
         worker.finished.connect(lambda: self._finished(entry))
         self._workers[entry.id] = worker
@@ -264,7 +296,7 @@ class RenderQueueModel(QObject):
             self.save()
         elif isinstance(event, JobOpened):
             entry.frames_done, entry.frames_total = event.frames_done, event.frames_total
-            entry.message = f"rendering from frame {entry.frames_done + 1}"
+            entry.message = f"rendering from frame {entry.current_frame + 1}"
             self.save()
         elif isinstance(event, FrameReady):
             now = time.perf_counter()
@@ -273,13 +305,13 @@ class RenderQueueModel(QObject):
             # An exponential average follows speed changes (warm-up, thermal) without jumping per frame.
             entry.seconds_per_frame = seconds if entry.seconds_per_frame <= 0 else 0.7 * entry.seconds_per_frame + 0.3 * seconds
             entry.frames_done = min(entry.frames_done + 1, entry.frames_total or entry.frames_done + 1)
-            entry.message = f"frame {entry.frames_done} of {entry.frames_total}"
+            entry.message = f"rendered frame {entry.current_frame}"
             self.save()
             self.frame_ready.emit(entry.id, event)
         elif isinstance(event, PosesProgress):
             entry.message = f"analysing the driving video: frame {event.done} of {event.total}"
         elif isinstance(event, Progress):
-            entry.message = f"frame {entry.frames_done + 1}: step {event.step}/{event.total_steps}"
+            entry.message = f"frame {entry.current_frame + 1}: step {event.step}/{event.total_steps}"
         elif isinstance(event, Message):
             self.message.emit(event.text, event.level)
             return
@@ -287,9 +319,18 @@ class RenderQueueModel(QObject):
             entry.frames_done = entry.frames_total or entry.frames_done
         self.entry_changed.emit(entry.id)
 
-    def _failed(self, entry: JobEntry, message: str) -> None:
+    def _failed(self, entry: JobEntry, message: str, kind: str = "") -> None:
+        entry.retry = kind != INPUT
         self._set_state(entry, FAILED, message)
         self.error.emit(message)
+
+    def _rendered(self, entry: JobEntry) -> None:
+        if not entry.output:
+            self._set_state(entry, DONE, "finished")
+            return
+        self._set_state(entry, DONE, f"finished; writing {Path(entry.output).name}…")
+        worker = self.export(entry.id, Path(entry.output), entry.preset or "web", entry.audio)
+        worker.result.connect(lambda path: self._set_state(entry, DONE, f"written to {path}"))
 
     def _finished(self, entry: JobEntry) -> None:
         self._workers.pop(entry.id, None)
@@ -300,6 +341,7 @@ class RenderQueueModel(QObject):
         self.message.emit(f"exported {Path(path).name} to {Path(path).parent}", "info")
 
     def _export_failed(self, entry: JobEntry, message: str) -> None:
+        entry.message = f"the frames are kept, but writing the file failed: {message}"
         self.error.emit(message)
 
     def _export_finished(self, entry: JobEntry) -> None:

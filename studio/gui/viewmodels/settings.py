@@ -12,15 +12,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+import engine.config
 from engine.config import DEVICES, RenderSettings
 
 BETA_RANGE = (0.0, 0.3)
 BETA_STEP = 0.01
 SIZES = ("256x256", "384x384", "512x512", "512x768", "768x512", "768x768")
+BETA_LABEL = "Steadiness"
 BETA_TOOLTIP = (
-    "Closed-loop control strength β (paper eq. 1). Each frame starts from the shared noise z_T "
-    "nudged by β toward the previous frame's result, which keeps identity and background steady "
-    "over long videos. 0 = no feedback; 0.05 is the paper's choice; above about 0.1 adds artifacts."
+    "How much each frame leans on the frame before it. Higher keeps the face, clothes and background "
+    "steadier over a long video; too high (above about 0.10) smears motion and adds artifacts. "
+    "0 turns it off; 0.05 is a good start. Use “Try 3 frames” to see the effect."
 )
 SEED_MAX = 2**31 - 1
 
@@ -39,21 +41,47 @@ class SettingsState:
     align: bool = True
     smooth: float = 0.0
     device: str = "auto"
+    sampler: str = "ddim"
+    pose_backend: str = "auto"
 
 
-RENDER_FIELDS = ("beta", "steps", "cfg", "seed", "width", "height", "device")
+# Choices the engine may or may not offer yet: shown (and sent) only when RenderSettings has the field.
+CHOICES = {
+    "sampler": ("Sampler", "How each frame is denoised: ddim is the reference; the others reach similar "
+                "quality in fewer steps", "SAMPLERS", ("ddim", "dpmpp-2m", "unipc")),
+    "pose_backend": ("Pose finder", "What finds the body and face in the videos: auto picks the best one installed",
+                     "POSE_BACKENDS", ("auto", "mediapipe", "dwpose")),
+}
+ENGINE_FIELDS = {f.name for f in fields(RenderSettings)}
+RENDER_FIELDS = ("beta", "steps", "cfg", "seed", "width", "height", "device") + tuple(
+    name for name in CHOICES if name in ENGINE_FIELDS)
 
 
 class SettingsModel(QObject):
     """Holds SettingsState; ``changed(name)`` fires once per field whose value really changed."""
 
     changed = Signal(str)
+    edited = Signal(str, object, object)  # name, old value, new value: for undo
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._state = SettingsState()
         self.devices: tuple[str, ...] = DEVICES
         self.models: list[str] = ["demo"]
+        self.model_card = ""  # what the chosen model is for, in a sentence or two
+
+    def choice_fields(self) -> dict[str, tuple[str, str]]:
+        """Optional list settings the engine supports: name -> (label, tooltip)."""
+        return {name: spec[:2] for name, spec in CHOICES.items() if name in ENGINE_FIELDS}
+
+    def choices(self, name: str) -> list[str]:
+        label, tooltip, constant, fallback = CHOICES[name]
+        return list(getattr(engine.config, constant, fallback))
+
+    def set_model_card(self, text: str) -> None:
+        if text != self.model_card:
+            self.model_card = text
+            self.changed.emit("model_card")
 
     def get(self, name: str) -> Any:
         return getattr(self._state, name)
@@ -69,9 +97,11 @@ class SettingsModel(QObject):
                 raise AttributeError(f"no setting named {name!r}")
             if name == "beta":
                 value = round(min(max(float(value), BETA_RANGE[0]), BETA_RANGE[1]), 4)
-            if getattr(self._state, name) != value:
+            old = getattr(self._state, name)
+            if old != value:
                 setattr(self._state, name, value)
                 self.changed.emit(name)
+                self.edited.emit(name, old, value)
 
     def set_size(self, text: str) -> None:
         width, height = (int(part) for part in text.lower().split("x"))

@@ -1,7 +1,9 @@
 """The whole studio as one observable model: inputs, timeline, settings, preview, queue, projects.
 
 Widgets bind to the parts; every error from any part arrives on ``error(sentence)`` so the window
-shows it in one place. Nothing here blocks: slow work happens in the parts' workers.
+shows it in one place (worded for the window: see studio.gui.wording), and ``error_cleared`` when a
+later success shows the problem is gone. Nothing here blocks: slow work happens in the parts' workers.
+An input replaces the current one only after it loaded; only files that loaded enter the Recent lists.
 """
 
 from __future__ import annotations
@@ -14,25 +16,35 @@ from engine.errors import InputError, StudioError
 from engine.events import FrameReady
 from studio.gui.project import Prefs, Project
 from studio.gui.viewmodels.backend import IMAGE_SUFFIXES, Backend, EngineBackend
+from studio.gui.viewmodels.history import History
 from studio.gui.viewmodels.media import DrivingModel, SourceModel
+from studio.gui.viewmodels.models import ModelLibraryModel
 from studio.gui.viewmodels.preview import PreviewModel
 from studio.gui.viewmodels.render_queue import JobEntry, RenderQueueModel
 from studio.gui.viewmodels.settings import SettingsModel
 from studio.gui.viewmodels.timeline import TimelineModel
+from studio.gui.wording import gui_wording
 from studio.gui.worker import Worker, start_worker
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".npz"}
+PROJECT_SUFFIXES = {".tpproj"}
 
 
 class StudioModel(QObject):
     error = Signal(str)
+    error_cleared = Signal()
     status = Signal(str, str)  # text, level ("info" | "warning")
     project_changed = Signal()
+    dirty_changed = Signal(bool)
     lists_changed = Signal()  # settings.models / presets were (re)read
     recent_changed = Signal()
 
-    def __init__(self, backend: Backend | None = None, prefs: Prefs | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, backend: Backend | None = None, prefs: Prefs | None = None, parent: QObject | None = None,
+                 persist: bool = True, library: ModelLibraryModel | None = None) -> None:
         super().__init__(parent)
         self.backend = backend or EngineBackend()
         self.prefs = prefs if prefs is not None else Prefs.load()
+        self.persist = persist  # False for `studio --screenshot`: never rewrite the user's Recent lists
         self.project_path: Path | None = None
         self.settings = SettingsModel(self)
         self.source = SourceModel(self.backend, self)
@@ -40,23 +52,35 @@ class StudioModel(QObject):
         self.timeline = TimelineModel(self)
         self.preview = PreviewModel(self.backend, self.source, self.driving, self.timeline, self.settings, self)
         self.queue = RenderQueueModel(self.backend, self)
+        self.library = library or ModelLibraryModel(lister=self.backend.list_model_cards, parent=self)
+        self.history = History(self.settings, self.timeline, self._open_input, self)
         self.preview.show_overlay = self.prefs.show_overlay
         self.last_error = ""
         self.presets: dict = {}
         self._pending_project: Project | None = None
-        for part in (self.source, self.driving, self.preview, self.queue):
+        for part in (self.source, self.driving, self.preview, self.queue, self.library):
             part.error.connect(self._report_error)
-        for part in (self.preview, self.queue):
+        for part in (self.preview, self.queue, self.library):
             part.message.connect(self.status.emit)
+        self.history.clean_changed.connect(lambda clean: self.dirty_changed.emit(not clean))
         self.source.changed.connect(self._source_changed)
+        self.source.loaded.connect(lambda path, previous: self._input_loaded("source", path, previous))
+        self.driving.loaded.connect(lambda path, previous: self._input_loaded("driving", path, previous))
         self.driving.loaded.connect(self._driving_loaded)
+        self.preview.succeeded.connect(self.clear_error)
         self.queue.frame_ready.connect(self._render_frame)
+        self.library.changed.connect(self._library_changed)
         self.driving.poses_ready.connect(
             lambda: self.status.emit(f"poses ready for {Path(self.driving.path).name}: scrub, preview or render", "info"))
         self.refresh_lists()
 
+    @property
+    def dirty(self) -> bool:
+        return not self.history.stack.isClean()
+
     def refresh_lists(self) -> Worker:
         """Re-read the model and preset lists in the background (the model library imports torch)."""
+        self.library.refresh()
         return start_worker(lambda token, report: (self.backend.list_models(), self.backend.list_presets()),
                             "lists", on_result=self._lists_read, on_error=self._report_error)
 
@@ -64,17 +88,48 @@ class StudioModel(QObject):
         self.settings.models, self.presets = lists
         self.lists_changed.emit()
 
+    def _library_changed(self) -> None:
+        names = [card.name for card in self.library.cards if not card.problem]
+        if names:
+            self.settings.models = list(dict.fromkeys(["demo", *names]))
+            self.lists_changed.emit()
+        self.settings.set_model_card(self.library.card_text(self.settings.get("model")))
+
+    def choose_model(self, name: str) -> None:
+        """The user picked a model: its own defaults (size, steps, guidance, steadiness) and its card."""
+        card = self.library.card(name)
+        self.history.stack.beginMacro(f"choose the model {name}")
+        try:
+            self.settings.set(model=name)
+            if card is not None:
+                changes = {key: card.defaults[key] for key in ("steps", "cfg", "beta") if key in card.defaults}
+                changes["width"], changes["height"] = card.resolution
+                self.settings.set(**changes)
+        finally:
+            self.history.stack.endMacro()
+        self.settings.set_model_card(self.library.card_text(name))
+
     # --- inputs ----------------------------------------------------------------------------------
     def open_source(self, path: str | Path) -> Worker:
-        self._remember("sources", path)
         return self.source.load(path)
 
     def open_driving(self, path: str | Path) -> Worker:
-        self._remember("drivings", path)
         return self.driving.load(path)
+
+    def _open_input(self, kind: str, path: str) -> Worker:
+        return self.open_source(path) if kind == "source" else self.open_driving(path)
+
+    def _input_loaded(self, kind: str, path: str, previous: str) -> None:
+        self._remember("sources" if kind == "source" else "drivings", path)
+        self.history.input_loaded(kind, path, previous)
+        if previous != path:
+            self.preview.clear_generated()  # the old render belongs to the old inputs
+        self.clear_error()
 
     def _remember(self, kind: str, path: str | Path) -> None:
         """Record a recent file now (not only at exit), so a crash does not lose the list."""
+        if not self.persist:
+            return
         self.prefs.add_recent(kind, path)
         self.prefs.last_dir = str(Path(path).parent)
         try:
@@ -83,15 +138,28 @@ class StudioModel(QObject):
             pass  # preferences are a convenience; the user's action goes on
         self.recent_changed.emit()
 
-    def open_any(self, path: str | Path) -> Worker:
-        """A dropped file: images become the source, anything else the driving video."""
-        return self.open_source(path) if Path(path).suffix.lower() in IMAGE_SUFFIXES else self.open_driving(path)
+    @staticmethod
+    def kind_of(path: str | Path) -> str:
+        """"source", "driving" or "project" by file type (a dropped file goes where it belongs)."""
+        suffix = Path(path).suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            return "source"
+        if suffix in PROJECT_SUFFIXES:
+            return "project"
+        return "driving"
+
+    def open_any(self, path: str | Path):
+        """A dropped or command-line file: images become the source, projects open, anything else drives."""
+        kind = self.kind_of(path)
+        if kind == "project":
+            return self.open_project(path)
+        return self._open_input(kind, str(path))
 
     def _source_changed(self) -> None:
         if self.source.warning:
             self.status.emit(self.source.warning, "warning")
 
-    def _driving_loaded(self) -> None:
+    def _driving_loaded(self, path: str, previous: str) -> None:
         info = self.driving.info
         self.timeline.set_video(info.frames, info.fps)
         pending, self._pending_project = self._pending_project, None
@@ -100,22 +168,36 @@ class StudioModel(QObject):
             self.timeline.seek(pending.playhead)
 
     def _report_error(self, message: str) -> None:
-        self.last_error = message
-        self.error.emit(message)
+        self.last_error = gui_wording(message)
+        self.error.emit(self.last_error)
+
+    def clear_error(self) -> None:
+        """Something worked: the banner's old problem is no longer current."""
+        if self.last_error:
+            self.last_error = ""
+            self.error_cleared.emit()
 
     # --- render ----------------------------------------------------------------------------------
-    def render(self) -> JobEntry | None:
-        """Queue the in/out range with the current settings; errors are reported, not raised."""
+    def render(self, output: str | Path | None = None, preset: str = "", audio: bool = True) -> JobEntry | None:
+        """Queue the in/out range with the current settings, to be exported to ``output`` with
+        ``preset`` when it finishes; errors are reported, not raised."""
         try:
             if not self.source.info or not self.driving.info:
                 raise InputError("choose a source image and a driving video before rendering")
+            if self.driving.extracting is False and self.driving.pose_error and self.driving.poses is None \
+                    and "cancel" not in self.driving.pose_error:
+                raise InputError(f"{Path(self.driving.path).name} cannot drive a render: {self.driving.pose_error}")
             settings = self.settings.render_settings()
             entry = self.queue.add(self.source.path, self.driving.path, settings, self.settings.get("model"),
                                    self.timeline.range_in, self.timeline.range_out + 1,
-                                   self.settings.get("align"), self.settings.get("smooth"))
+                                   self.settings.get("align"), self.settings.get("smooth"),
+                                   output=str(output) if output else "", preset=preset, audio=audio)
         except StudioError as error:
             self._report_error(str(error))
             return None
+        if output and self.persist:
+            self._remember_export(Path(output), preset, audio)
+        self.clear_error()
         self.status.emit(f"queued {entry.name} ({entry.frames_total} frames)", "info")
         return entry
 
@@ -125,12 +207,20 @@ class StudioModel(QObject):
         except StudioError as error:
             self._report_error(str(error))
             return None
-        self.prefs.export_preset, self.prefs.export_audio = preset, audio
+        self._remember_export(Path(out), preset, audio)
         return worker
+
+    def _remember_export(self, out: Path, preset: str, audio: bool) -> None:
+        self.prefs.export_preset = preset
+        self.prefs.last_export_dir = str(out.parent)
+        choice = self.presets.get(preset)
+        if choice is None or choice.has_audio:  # a GIF's "no audio" is not the user's audio choice
+            self.prefs.export_audio = audio
 
     def _render_frame(self, entry_id: str, event: FrameReady) -> None:
         entry = self.queue.entry(entry_id)
-        self.preview.show_frame(event.image, f"Render {entry.name}: frame {entry.frames_done} of {entry.frames_total}")
+        self.preview.show_frame(event.image, f"Render {entry.name}: frame {entry.current_frame} "
+                                             f"({entry.frames_done} of {entry.frames_total})")
 
     # --- projects ----------------------------------------------------------------------------------
     def current_project(self) -> Project:
@@ -150,6 +240,7 @@ class StudioModel(QObject):
             return False
         self.project_path = Path(path)
         self._remember("projects", path)
+        self.history.reset()
         self.status.emit(f"saved project {Path(path).name}", "info")
         self.project_changed.emit()
         return True
@@ -163,34 +254,52 @@ class StudioModel(QObject):
         self.apply_project(project)
         self.project_path = Path(path)
         self._remember("projects", path)
+        self.history.clear()
         self.project_changed.emit()
         return True
 
-    def apply_project(self, project: Project) -> None:
-        """Load a project's inputs (in the background) and settings; range/playhead apply once the video is probed."""
-        self.settings.load(project.settings, model=project.model, align=project.align, smooth=project.smooth)
+    def apply_project(self, project: Project, inputs: bool = True) -> None:
+        """Load a project's settings and (in the background) inputs; range/playhead apply once the video is probed."""
+        with self.history.paused():
+            self.settings.load(project.settings, model=project.model, align=project.align, smooth=project.smooth)
+        if not inputs:
+            return
         if project.source:
+            self.history.expect("source", project.source)
             self.open_source(project.source)
         if project.driving:
             self._pending_project = project
+            self.history.expect("driving", project.driving)
             self.open_driving(project.driving)
 
-    def restore_last_session(self) -> bool:
-        """Reopen what was open when the studio last closed (inputs that still exist); True if anything."""
+    def restore_last_session(self, inputs: bool = True) -> bool:
+        """Reopen what was open when the studio last closed (its project file, settings and the inputs
+        that still exist); ``inputs=False`` restores only the settings. True if anything was restored."""
+        saved = dict(self.prefs.last_project)
+        project_file = saved.pop("project_file", "")
         try:
-            project = Project(**self.prefs.last_project)
+            project = Project(**saved)
         except TypeError:
+            return False
+        if not saved:
             return False
         project.source = project.source if project.source and Path(project.source).is_file() else ""
         project.driving = project.driving if project.driving and Path(project.driving).is_file() else ""
-        if not (project.source or project.driving):
-            return False
-        self.apply_project(project)
+        if inputs and not (project.source or project.driving):
+            return False  # a session whose files are gone: start fresh
+        self.apply_project(project, inputs=inputs)
+        if inputs and project_file and Path(project_file).is_file():
+            self.project_path = Path(project_file)
+            self.project_changed.emit()
+        self.history.clear()
         return True
 
     def save_prefs(self) -> None:
+        if not self.persist:
+            return
         self.prefs.show_overlay = self.preview.show_overlay
-        self.prefs.last_project = vars(self.current_project())
+        self.prefs.last_project = {**vars(self.current_project()),
+                                   "project_file": str(self.project_path) if self.project_path else ""}
         try:
             self.prefs.save()
         except StudioError as error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
 
 from studio.gui.viewmodels.preview import PreviewModel
 from studio.gui.widgets.images import ImageView
@@ -17,6 +19,8 @@ class PreviewPanel(QWidget):
         self.driving_caption = QLabel("Driving video")
         self.generated_caption = QLabel()
         self.generated_caption.setWordWrap(True)
+        for caption in (self.driving_caption, self.generated_caption):  # long captions wrap, never widen the window
+            caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.overlay_check = QCheckBox("Pose overlay")
         self.overlay_check.setToolTip("Draw the extracted pose over the driving frame")
         self.overlay_check.toggled.connect(model.set_overlay)
@@ -29,7 +33,7 @@ class PreviewPanel(QWidget):
         self.cancel_button.clicked.connect(model.stop_live)
         self.progress = QProgressBar()
         self.progress.setFormat("step %v / %m")
-        self.progress.setMaximumWidth(200)
+        self.progress.setMaximumWidth(160)
 
         left = QVBoxLayout()
         left_header = QHBoxLayout()

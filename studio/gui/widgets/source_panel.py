@@ -1,4 +1,4 @@
-"""Source picker: thumbnail, open button, drag-and-drop, and the no-person/face warning."""
+"""Source picker: thumbnail, open button, drag-and-drop (routed by file type), and the no-person/face warning."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 from studio.gui.viewmodels.media import SourceModel
 from studio.gui.widgets.images import ImageView
 
+DROP_HIGHLIGHT = "#sourcePanel { border: 2px dashed #50a0ff; border-radius: 6px; background: rgba(80,160,255,30); }"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 
 
@@ -26,13 +27,16 @@ class SourcePanel(QWidget):
     """Binds to SourceModel; ``open_source(path)`` is the studio's loader (records recent files too)."""
 
     def __init__(self, model: SourceModel, open_source: Callable[[Path], object], last_dir: Callable[[], str],
-                 parent: QWidget | None = None) -> None:
+                 open_dropped: Callable[[Path], object] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model, self._open_source, self._last_dir = model, open_source, last_dir
+        self._open_dropped = open_dropped or open_source  # the window routes a dropped video to the driving input
+        self.setObjectName("sourcePanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setAcceptDrops(True)
         self.title = QLabel("<b>Source image</b>")
         self.thumbnail = ImageView("Drop a portrait here\nor click “Open…”")
-        self.thumbnail.setMinimumHeight(160)
+        self.thumbnail.setMinimumHeight(110)
         self.thumbnail.clicked.connect(self.browse)
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Choose the image of the person to animate (PNG, JPEG, WebP)")
@@ -70,12 +74,21 @@ class SourcePanel(QWidget):
         if path:
             self._open_source(Path(path))
 
+    @property
+    def highlighted(self) -> bool:
+        return bool(self.styleSheet())
+
     def dragEnterEvent(self, event) -> None:
         if dropped_paths(event):
+            self.setStyleSheet(DROP_HIGHLIGHT)
             event.acceptProposedAction()
 
+    def dragLeaveEvent(self, event) -> None:
+        self.setStyleSheet("")
+
     def dropEvent(self, event) -> None:
+        self.setStyleSheet("")
         paths = dropped_paths(event)
         if paths:
-            self._open_source(paths[0])
+            self._open_dropped(paths[0])
             event.acceptProposedAction()
