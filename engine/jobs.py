@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from engine import __version__
-from engine.cancel import CancelToken, check
+from engine.cancel import CancelToken
 from engine.config import RenderSettings
 from engine.errors import InputError, OutputError, StudioError
 from engine.events import Done, Event, FrameReady, Message
@@ -184,7 +184,7 @@ class RenderJob:
 
     # -- state ---------------------------------------------------------------------------------
     def frame_path(self, index: int) -> Path:
-        """Where frame ``index`` is (or will be) stored: a lossless PNG."""
+        """Where frame ``index`` is (or will be) stored: lossless WebP (PNG in older work dirs)."""
         return self.store.frame_path(index)
 
     def source_image(self) -> np.ndarray:
@@ -236,18 +236,32 @@ class RenderJob:
             self._driving = open_driving(
                 info, cache_dir=self.work_dir / POSES_DIR, align_to=align_to, smooth=self.spec.smooth,
                 cancel=cancel, on_progress=on_progress, source_aspect=source.shape[1] / source.shape[0],
+                stream=True, reference_file=self.work_dir / POSES_DIR / "alignment-reference.npz",
             )
         return self._driving
 
     # -- running -------------------------------------------------------------------------------
     def run(self, cancel: CancelToken | None = None, components=None) -> Iterator[Event]:
-        """Render the frames not on disk yet, writing each as it finishes; yields engine events."""
+        """Render the frames not on disk yet, writing each as it finishes; yields engine events.
+        The analysis and writer threads (engine.pose.stream, engine.video.frame_writer) end with it."""
+        try:
+            yield from self._run(cancel, components)
+        finally:
+            if self._driving is not None:  # the next run reopens the analysis from its cache
+                self._driving, driving = None, self._driving
+                driving.close()
+
+    def _run(self, cancel: CancelToken | None, components) -> Iterator[Event]:
         from engine.pipeline import AnimationPipeline
+        from engine.pose.driving import output_pose_images
+        from engine.pose.streamed_driving import with_analysis_events
+        from engine.video.frame_writer import write_frame_events
 
         started = time.perf_counter()
         self.files.lock()
         self.check_inputs()
         driving = self.driving(cancel)
+        driving.prepare(cancel)
         for warning in driving.warnings:
             yield Message(warning, "warning")
         total, store = self.frames_total, self.store
@@ -261,12 +275,12 @@ class RenderJob:
             yield Message(f"resuming after frame {resume.next_index} of {total}")
         components = components if components is not None else self._load_components()
         pipeline = AnimationPipeline.for_settings(components, self.spec.settings)
-        poses = self._pose_images(driving, resume.next_index, total, cancel)
-        written = 0
-        for event in pipeline.render(self.source_image(), poses, self.spec.settings, cancel,
-                                     resume=resume.state, first_index=resume.next_index):
-            if isinstance(event, FrameReady):
-                store.write(event.index, event.image, event.state)
+        end = total if self.spec.end is not None else None  # None: to the video's real end, as analysed
+        poses = output_pose_images(driving, self.spec.settings, self.spec.start, resume.next_index, end, self.output_fps, cancel)
+        written, events = 0, pipeline.render(self.source_image(), poses, self.spec.settings, cancel,
+                                             resume=resume.state, first_index=resume.next_index)
+        for event in with_analysis_events(write_frame_events(events, store), driving):
+            if isinstance(event, FrameReady):  # on disk with its state by now
                 written += 1
             elif isinstance(event, Done):
                 event = Done(written, time.perf_counter() - started)
@@ -279,16 +293,6 @@ class RenderJob:
             raise InputError(f"the model {self.spec.model!r} changed since these frames were rendered; "
                              "choose another work folder to render with it")
         return components
-
-    def _pose_images(self, driving, first: int, total: int, cancel) -> Iterator[np.ndarray]:
-        width, height = self.spec.settings.width, self.spec.settings.height
-        if abs(self.output_fps - driving.fps) < 1e-6:
-            start = self.spec.start + first
-            yield from driving.iter_pose_images(width, height, start, self.spec.start + total, cancel=cancel)
-            return
-        for i in range(first, total):  # a chosen output rate: nearest earlier driving frame
-            check(cancel)
-            yield driving.pose_image(self.spec.start + int(i * driving.fps / self.output_fps + 1e-6), width, height)
 
     def export(self, out: str | Path, preset: str = "web", audio: bool = True, cancel: CancelToken | None = None,
                on_progress=None, force: bool = False) -> Path:
@@ -307,7 +311,7 @@ class RenderJob:
             result = export_frames(self.store, out, chosen, self.output_fps, audio_from=audio_from,
                                    audio_offset=self.spec.start / driving.fps, cancel=cancel, on_progress=on_progress)
         except OutputError as error:
-            raise OutputError(f"could not write {out} ({_export_reason(out, error)}); the rendered frames are kept, "
+            raise OutputError(f"{_export_reason(out, error)}; the rendered frames are kept, "
                               "so exporting to another place works") from None
         return result.path
 
@@ -319,13 +323,12 @@ def check_work_dir(work_dir: str | Path, resume: bool) -> None:
 
 
 def analyse_driving(driving: DrivingInfo, work_dir: str | Path, cancel: CancelToken | None = None, on_progress=None) -> None:
-    """Find a driving video's keypoints into ``work_dir``'s pose cache before its job exists, so a
-    video without a person fails before any weights load. Pose files and pose videos need nothing."""
-    if driving.kind != "video":
-        return
-    from engine.pose.extract import extract_poses
+    """Analyse a driving video into ``work_dir``'s pose cache until a person shows, before its job exists,
+    so a video without anybody fails before any weights load. Pose files and pose videos need nothing."""
+    if driving.kind == "video":  # only up to the first frame with a person: the rest streams while rendering
+        from engine.pose.streamed_driving import wait_for_person
 
-    extract_poses(Path(driving.path), cache_dir=Path(work_dir) / POSES_DIR, cancel=cancel, on_progress=on_progress)
+        wait_for_person(Path(driving.path), Path(work_dir) / POSES_DIR, cancel, on_progress)
 
 
 def preview_frame(
@@ -384,8 +387,9 @@ def _output_count(driving_frames: int, driving_fps: float, output_fps: float) ->
 
 
 def _export_reason(out: Path, error: OutputError) -> str:
-    if not os.access(out.parent, os.W_OK):
-        return "its folder is not writable"
+    """The exporter's own first clause (it names OUT), or the plain reason when OUT's folder is read-only."""
+    if out.parent.is_dir() and not os.access(out.parent, os.W_OK):
+        return f"cannot write {out}: its folder is not writable"
     return str(error).split(";")[0]
 
 
