@@ -1,17 +1,25 @@
-"""Engine benchmark: seconds per frame, peak memory, memory flatness, and ours vs the per-frame baseline.
+"""Engine benchmark: ours vs a replica of the official per-frame pipeline, timed and in FLOPs.
 
-    python bench/engine_bench.py                 # tiny components on CPU (any machine)
-    python bench/engine_bench.py --full          # SD1.5-sized random weights, 512x512, 30 steps, CFG (needs CUDA)
+    python bench/engine_bench.py                                   # tiny components, 64x64, CPU
+    python bench/engine_bench.py --arch sd15 --size 128 --frames 3 # SD1.5's real UNet/VAE/CLIP, random weights
+    python bench/engine_bench.py --arch sd15 --size 512 --device cuda --dtype fp16   # a GPU (bench/gpu_check.sh)
+    python bench/engine_bench.py --attention-options               # the reference-attention variants
+    python bench/engine_bench.py --profile                         # where the time goes (top ops)
 
-"Baseline" mimics the official code: ReferenceNet, CLIP and VAE-encode re-run for every frame and the
-reference used in both CFG halves. Ours runs them once per job and leaves the uncond half plain.
-Both run in this process on the same components; the ratio is baseline time / ours.
+Baseline = bench/official_replica.py: the official code's per-frame work (CLIP, VAE-encode and the
+ReferenceNet at batch 2 every frame; reference keys for every CFG row, then plain attention
+recomputed for the uncond rows). Ours: appearance once per job, uncond row plain from the start.
+Both render the same frames (checked: ``max_pixel_diff_baseline_vs_ours``). Timings are interleaved
+(ours, baseline, ours, baseline, ...) and the medians of ``--repeats`` runs are compared; seconds
+per frame = whole render / frames, so ours also pays its once-per-job appearance here.
+FLOPs are counted at SD1.5's real size (512x512, 30 steps, CFG 3.5) on the meta device: nothing runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,6 +29,9 @@ import psutil
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from official_replica import OfficialReplica, render_official  # noqa: E402
 
 from engine.config import RenderSettings  # noqa: E402
 from engine.events import FrameReady  # noqa: E402
@@ -31,75 +42,171 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def poses(count: int, height: int, width: int):
+def inputs(size: int, frames: int):
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    for k in range(count):
-        yield np.roll(base, k, axis=1)  # a new pose image per frame, no list kept
+    source = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    base = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    return source, [np.roll(base, k, axis=1) for k in range(frames)]
 
 
-def timed_render(pipeline, settings, frames: int, baseline: bool, sync) -> tuple[float, dict]:
-    source = np.random.default_rng(1).integers(0, 256, (settings.height, settings.width, 3), dtype=np.uint8)
-    memory, started, first_done = {}, time.perf_counter(), None
-    for event in pipeline.render(source, poses(frames, settings.height, settings.width), settings, baseline=baseline):
-        if isinstance(event, FrameReady):
-            sync()
-            if event.index == 0:
-                first_done = time.perf_counter()
-            if event.index + 1 in (100, 1000):
-                memory[event.index + 1] = rss_mb()
-    total = time.perf_counter() - (first_done if first_done and frames > 1 else started)
-    return total / max(1, frames - 1 if frames > 1 else 1), memory
+def build(arch: str):
+    from engine.models import components
+
+    return components.sd15_components() if arch == "sd15" else components.tiny_components()
+
+
+def render_ours(pipeline, source, poses, settings) -> list[np.ndarray]:
+    return [e.image for e in pipeline.render(source, poses, settings, overlap_decode=False) if isinstance(e, FrameReady)]
+
+
+def timed(fn, sync) -> tuple[float, list]:
+    started = time.perf_counter()
+    frames = list(fn())
+    sync()
+    return time.perf_counter() - started, frames
+
+
+def compare(pipeline, settings, frames: int, repeats: int, sync) -> dict:
+    """Interleaved timings of ours and the official replica, and their frame difference."""
+    replica = OfficialReplica(pipeline)
+    source, poses = inputs(settings.width, frames)
+    warm = settings.replace(steps=2)
+    render_ours(pipeline, source, poses[:1], warm)
+    list(render_official(replica, source, poses[:1], warm))
+    ours_s, base_s, diff = [], [], 0
+    for _ in range(repeats):
+        t_ours, ours = timed(lambda: render_ours(pipeline, source, poses, settings), sync)
+        t_base, base = timed(lambda: render_official(replica, source, poses, settings), sync)
+        ours_s.append(t_ours / frames)
+        base_s.append(t_base / frames)
+        diff = max(diff, max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(ours, base)))
+    return {
+        "seconds_per_frame_ours": round(statistics.median(ours_s), 4),
+        "seconds_per_frame_baseline": round(statistics.median(base_s), 4),
+        "baseline_over_ours": round(statistics.median(base_s) / statistics.median(ours_s), 3),
+        "baseline_over_ours_per_repeat": [round(b / o, 3) for o, b in zip(ours_s, base_s)],
+        "max_pixel_diff_baseline_vs_ours": diff,
+    }
+
+
+def count_flops(size: int = 512, steps: int = 30, cfg: float = 3.5) -> dict:
+    """FLOPs per frame at SD1.5's architecture on the meta device (shapes only, nothing computed).
+
+    One UNet call's FLOPs times ``steps`` (every step has the same shapes); the once-per-job
+    appearance of ours is reported apart (``flops_ours_once_per_job``), not per frame."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from engine.models.components import sd15_components
+
+    with torch.device("meta"):
+        components = sd15_components()
+    pipeline = AnimationPipeline(components, device="meta", dtype=torch.float32)
+    replica = OfficialReplica(pipeline)
+    c = components
+    latent = size // c.vae_scale_factor
+    clip_px = int(c.image_encoder.config.image_size)
+    meta = dict(device="meta", dtype=torch.float32)
+
+    def flops(fn) -> int:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            fn()
+        return counter.get_total_flops()
+
+    def clip_and_encode():
+        clip = c.image_encoder(pixel_values=torch.empty(1, 3, clip_px, clip_px, **meta)).image_embeds.unsqueeze(1)
+        return clip, c.vae.encode(torch.empty(1, 3, size, size, **meta)).latent_dist.mean
+
+    clip, latents = clip_and_encode()
+    appearance_ours = flops(lambda: pipeline.bank.clear() or c.reference_unet(latents, torch.zeros((), **meta), encoder_hidden_states=clip))
+    ours_states = pipeline.bank.snapshot()
+    reference_batch2 = flops(lambda: replica.appearance_from(clip, latents, cfg))
+    official_states = pipeline.bank.snapshot()
+    encode = flops(clip_and_encode)
+    pose = flops(lambda: c.pose_guider(torch.empty(1, 3, size, size, **meta)))
+    decode = flops(lambda: c.vae.decode(torch.empty(1, c.latent_channels, latent, latent, **meta)))
+    batch = 2 if cfg > 1.0 else 1
+    x = torch.empty(batch, c.latent_channels, latent, latent, **meta)
+    tokens = torch.empty(batch, 1, clip.shape[-1], **meta)
+
+    def unet_call(states, official: bool) -> int:
+        replica.use(official)
+        pipeline.bank.restore(states)
+        pipeline.bank.reference_index, pipeline.bank.plain_rows = None, batch - 1
+        try:
+            return flops(lambda: c.denoising_unet(x, torch.tensor(500), encoder_hidden_states=tokens))
+        finally:
+            replica.use(False)
+
+    ours = pose + steps * unet_call(ours_states, False) + decode
+    baseline = encode + reference_batch2 + pose + steps * unet_call(official_states, True) + decode
+    return {
+        "flops_config": f"sd15 {size}x{size}, {steps} steps, CFG {cfg}",
+        "flops_ours": ours,
+        "flops_baseline": baseline,
+        "flops_baseline_over_ours": round(baseline / ours, 3),
+        "flops_ours_once_per_job": encode + appearance_ours,
+    }
+
+
+def profile(pipeline, settings) -> None:
+    """Top ops by self CPU time for one frame of ours and one of the baseline (to stderr)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    replica = OfficialReplica(pipeline)
+    source, poses = inputs(settings.width, 1)
+    for name, fn in (("ours", lambda: render_ours(pipeline, source, poses, settings)),
+                     ("baseline", lambda: list(render_official(replica, source, poses, settings)))):
+        fn()
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+        print(f"--- {name}", file=sys.stderr)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=14), file=sys.stderr)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--full", action="store_true", help="SD1.5-sized architecture at 512x512 (CUDA)")
-    parser.add_argument("--frames", type=int, default=None)
-    parser.add_argument("--flat-frames", type=int, default=1000, help="frames for the memory-flatness run (tiny only)")
-    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--arch", choices=("tiny", "sd15"), default="tiny")
+    parser.add_argument("--size", type=int, default=None, help="output width = height (default: 64 tiny, 128 sd15)")
+    parser.add_argument("--frames", type=int, default=None, help="frames per render (default: 8 tiny, 3 sd15)")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--cfg", type=float, default=3.5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="fp32")
+    parser.add_argument("--no-flops", action="store_true", help="skip the FLOP count at 512x512")
+    parser.add_argument("--flops-only", action="store_true", help="only the FLOP count (nothing is computed)")
+    parser.add_argument("--attention-options", action="store_true", help="time the reference-attention variants")
+    parser.add_argument("--profile", action="store_true", help="print the top ops of one frame each")
     args = parser.parse_args()
-
-    if args.full:
-        from engine.models.components import sd15_components
-
-        if not torch.cuda.is_available():
-            sys.exit("--full needs a CUDA GPU (the SD1.5-sized model at 512x512 takes minutes per frame on a CPU)")
-        components, settings = sd15_components(), RenderSettings(width=512, height=512, steps=30, cfg=3.5, device="cuda", dtype=args.dtype)
-        frames = args.frames or 6
-        sync = torch.cuda.synchronize
-    else:
-        from engine.models.components import tiny_components
-
-        components, settings = tiny_components(), RenderSettings(width=64, height=64, steps=30, cfg=3.5, device="cpu")
-        frames = args.frames or 20
-        sync = lambda: None  # noqa: E731
-
     torch.set_grad_enabled(False)
-    pipeline = AnimationPipeline.for_settings(components, settings)
-    timed_render(pipeline, settings.replace(steps=2), 2, False, sync)  # warm-up
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    ours, _ = timed_render(pipeline, settings, frames, False, sync)
-    baseline, _ = timed_render(pipeline, settings, frames, True, sync)
-    report = {
-        "config": "sd15-512" if args.full else "tiny-64",
-        "device": str(pipeline.device),
-        "dtype": str(pipeline.dtype),
-        "steps": settings.steps,
-        "seconds_per_frame_ours": round(ours, 4),
-        "seconds_per_frame_baseline": round(baseline, 4),
-        "baseline_over_ours": round(baseline / ours, 3),
-        "peak_rss_mb": round(rss_mb(), 1),
-    }
-    if torch.cuda.is_available():
+    if args.flops_only:
+        print(json.dumps(count_flops(cfg=args.cfg), indent=2))
+        return
+    size = args.size or (128 if args.arch == "sd15" else 64)
+    frames = args.frames or (3 if args.arch == "sd15" else 8)
+    settings = RenderSettings(width=size, height=size, steps=args.steps, cfg=args.cfg, device=args.device, dtype=args.dtype)
+    pipeline = AnimationPipeline.for_settings(build(args.arch), settings)
+    cuda = pipeline.device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    report = {"config": f"{args.arch}-{size}", "device": str(pipeline.device), "dtype": str(pipeline.dtype),
+              "steps": args.steps, "cfg": args.cfg, "frames": frames, "repeats": args.repeats,
+              "torch_threads": torch.get_num_threads()}
+    if args.profile:
+        profile(pipeline, settings.replace(steps=min(args.steps, 5)))
+    if args.attention_options:
+        from attention_options import measure
+
+        appearance = pipeline.encode_appearance(inputs(size, 1)[0], size, size)
+        factor = pipeline.components.vae_scale_factor
+        report["attention_options"] = measure(pipeline, appearance, (1, pipeline.components.latent_channels, size // factor, size // factor))
+    else:
+        report.update(compare(pipeline, settings, frames, args.repeats, sync))
+    report["peak_rss_mb"] = round(rss_mb(), 1)
+    if cuda:
         report["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    if not args.full and args.flat_frames:
-        _, memory = timed_render(pipeline, settings.replace(steps=1), args.flat_frames, False, sync)
-        if 100 in memory and 1000 in memory:
-            report["rss_mb_at_frame_100"] = round(memory[100], 1)
-            report["rss_mb_at_frame_1000"] = round(memory[1000], 1)
-            report["rss_growth_mb_100_to_1000"] = round(memory[1000] - memory[100], 2)
+    if not args.no_flops:
+        report.update(count_flops(cfg=args.cfg))
     print(json.dumps(report, indent=2))
 
 
