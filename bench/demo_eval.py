@@ -8,7 +8,7 @@ SOURCE and the motion's DWPose images as DRIVING. Reported with the project's ow
 - TJE (paper section 4.4, Δ = 1 and 5) for β in {0, 0.01, 0.05, 0.1, 0.2} and for the paper's
   "independent z_T per frame" ablation.
 
-    python bench/demo_eval.py [--clips 3] [--frames 60] [--model demo] [--out build/demo-eval]
+    python -m bench.demo_eval [--clips 3] [--frames 60] [--model demo] [--out build/demo-eval]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import RenderSettings  # noqa: E402
 from engine.events import FrameReady  # noqa: E402

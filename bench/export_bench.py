@@ -1,7 +1,7 @@
 """Export benchmark: encode speed and whether resident memory stays flat over a long export.
 
-    python bench/export_bench.py                       # 2,000 frames, 256x256, preset web
-    python bench/export_bench.py --frames 500 --preset gif --size 128
+    python -m bench.export_bench                       # 2,000 frames, 256x256, preset web
+    python -m bench.export_bench --frames 500 --preset gif --size 128
 
 Fills a FrameStore in a temporary folder with synthetic frames (a moving gradient plus noise,
 so the encoder has real work), then exports it. RSS is sampled through ``on_progress`` at frame
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.video import FrameStore, export_frames, load_preset  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Frame store codecs: bytes per frame and encode/decode ms per frame, lossless only.
 
-    python bench/frame_store_bench.py                    # 12 frames of talk2.mp4 at 512x512
-    python bench/frame_store_bench.py --video clip.mp4 --frames 20 --size 512
+    python -m bench.frame_store_bench                    # 12 frames of talk2.mp4 at 512x512
+    python -m bench.frame_store_bench --video clip.mp4 --frames 20 --size 512
 
 Real content matters for compression, so the frames are a real talk (the driving video, resized
 to SIZE x SIZE) rather than noise or gradients. Every option is checked to decode pixel-exact;
@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 DEFAULT_VIDEO = Path("/work/shared/data/ted/talk2.mp4")
 FALLBACK_VIDEO = Path(__file__).resolve().parents[1] / "resources" / "samples" / "driving.mp4"

@@ -21,7 +21,6 @@ from pathlib import Path
 import av
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.pose.draw import draw_overlay, draw_pose  # noqa: E402
 from engine.pose.extract import detect_image  # noqa: E402

@@ -1,6 +1,6 @@
 """Bundle a trained model as the demo model: ``resources/models/demo`` in our model folder format (fp16).
 
-    python tools/bundle_demo_model.py MODEL [--steps 20] [--cfg 2.0]
+    python -m tools.bundle_demo_model MODEL [--steps 20] [--cfg 2.0]
 
 MODEL is a library name (e.g. ``demo-puppets``, what ``studio-cli train resources/models/demo-train.toml``
 produces) or a model folder. Weights are stored in fp16 to halve the size; they load as fp32 on the CPU.
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from engine.weights import load_model, save_model_folder, verify_model  # noqa: E402
 

@@ -165,11 +165,6 @@ def detect_image(image: np.ndarray, backend: str = "mediapipe", pose_model: Path
         extractor.close()
 
 
-def detect_image_file(path: str | Path) -> Pose:
-    """Keypoints of the person in an image file (PNG, JPEG, ...)."""
-    return detect_image(reader.read_image(path))
-
-
 def pose_cache_path(cache_dir: Path, fingerprint: str, identity: dict) -> Path:
     """``<cache_dir>/<fingerprint>.<backend>-<key>.npz``; the key hashes the backend, its extractor
     version and model files (``backends.backend_identity``), so a changed extractor never reuses stale poses."""

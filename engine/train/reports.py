@@ -24,7 +24,7 @@ def render_sample_rows(trainer: "Trainer") -> list[np.ndarray]:
     from engine.config import RenderSettings
     from engine.events import FrameReady
     from engine.pipeline import AnimationPipeline
-    from engine.train.trainer import MODEL_DEFAULTS
+    from engine.train.train_config import MODEL_DEFAULTS
 
     config = trainer.config
     settings = RenderSettings(steps=config.sample_steps, cfg=MODEL_DEFAULTS["cfg"], seed=config.seed, width=config.size, height=config.size)
@@ -80,7 +80,7 @@ def write_loss_plot(losses: Sequence[float], path: Path) -> Path:
 
 def export_model(trainer: "Trainer") -> Path:
     """Write the trained model as a model folder (``out_dir/model``), ready for ``animate`` or the library."""
-    from engine.train.trainer import MODEL_DEFAULTS
+    from engine.train.train_config import MODEL_DEFAULTS
     from engine.weights.modelfolder import save_model_folder
 
     config = trainer.config

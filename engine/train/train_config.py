@@ -29,6 +29,8 @@ INITS = ("none", "tiny", "demo-arch")
 LOSSES = ("l1", "mse")
 MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
 POSE_GUIDER_INITS = ("gaussian", "kaiming", "keep")
+# What a finished model suggests to the renderer (the paper's inference settings).
+MODEL_DEFAULTS = {"steps": 30, "cfg": 3.5, "beta": 0.05}
 
 
 @dataclass(frozen=True)
@@ -197,10 +199,6 @@ class TrainConfig:
             raise SettingsError("device", f"unknown device {self.device!r}; use one of {', '.join(DEVICES)}")
         if not self.model_name.strip() or any(c in self.model_name for c in '/\\:*?"<>|'):
             raise SettingsError("model_name", f"must be a plain name without path characters (got {self.model_name!r})")
-
-    @property
-    def uses_puppets(self) -> bool:
-        return self.data == "puppets"
 
     @property
     def effective_batch(self) -> int:

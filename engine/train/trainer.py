@@ -33,7 +33,7 @@ from engine.models.reference_attention import install_reference_attention
 from engine.pipeline import image_to_tensor
 from engine.train import checkpoint as ckpt
 from engine.train.dataset import PairDataset, TrainItem
-from engine.train.train_config import TrainConfig
+from engine.train.train_config import MODEL_DEFAULTS, TrainConfig  # noqa: F401  (MODEL_DEFAULTS: public here too)
 
 # DESIGN.md "Training": what the released models were trained with (inference uses "linear").
 TRAINING_SCHEDULER_CONFIG = dict(
@@ -46,8 +46,6 @@ TRAINING_SCHEDULER_CONFIG = dict(
     clip_sample=False,
     timestep_spacing="trailing",
 )
-# What a finished model suggests to the renderer (the paper's inference settings).
-MODEL_DEFAULTS = {"steps": 30, "cfg": 3.5, "beta": 0.05}
 
 
 @dataclass(frozen=True)
