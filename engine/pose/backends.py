@@ -44,7 +44,7 @@ def check_backend_name(name: str) -> str:
 def dwpose_available(model_dir: str | Path | None = None) -> bool:
     """True when the DWPose files are in ``model_dir`` (when given) or in the pose-model library."""
     from engine.errors import ModelError
-    from engine.weights.pose_models import find_dwpose
+    from engine.pose.dwpose.library import find_dwpose
 
     try:
         return find_dwpose(model_dir) is not None
@@ -73,7 +73,7 @@ def backend_identity(name: str = "auto", model_dir: str | Path | None = None) ->
         return {"pose_backend": "mediapipe", "extractor_version": MEDIAPIPE_VERSION, "model": f"holistic-{MODEL_COMPLEXITY}"}
     from engine.errors import ModelError
     from engine.pose.dwpose import EXTRACTOR_VERSION
-    from engine.weights.pose_models import find_dwpose, missing_files_message, pose_library_dir
+    from engine.pose.dwpose.library import find_dwpose, missing_files_message, pose_library_dir
 
     files = find_dwpose(model_dir)
     if files is None:
@@ -106,7 +106,7 @@ def open_backend(
         return MediaPipeBackend(static_image_mode=static_images)
     from engine.errors import ModelError
     from engine.pose.dwpose import DWPoseBackend
-    from engine.weights.pose_models import find_dwpose, missing_files_message, pose_library_dir
+    from engine.pose.dwpose.library import find_dwpose, missing_files_message, pose_library_dir
 
     files = find_dwpose(model_dir)
     if files is None:

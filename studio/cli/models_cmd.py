@@ -1,4 +1,7 @@
-"""`studio-cli models list | verify NAME | import PATH [--name NAME] [--fp16] | remove NAME | fetch NAME`.
+"""`studio-cli models list | verify NAME | import PATH [--name NAME] [--fp16] | remove NAME | fetch NAME | import-pose DIR`.
+
+``fetch dwpose`` and ``import-pose DIR`` install the two DWPose ONNX files (the pose extractor) into
+the library's pose-model folder (engine.pose.dwpose.library).
 
 Errors are engine.errors exceptions; studio.cli's main prints them as one line and exits with their code.
 A broken folder in the library (hostile or damaged model.json, paths leading outside it) is listed as
@@ -25,7 +28,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     remove = actions.add_parser("remove", help="delete a model from the library")
     remove.add_argument("name", metavar="NAME")
     fetch = actions.add_parser("fetch", help="download a known model from the Hugging Face Hub")
-    fetch.add_argument("name", metavar="NAME", help="talkingpose or animate-anyone")
+    fetch.add_argument("name", metavar="NAME", help="talkingpose, animate-anyone or dwpose (the pose extractor's two ONNX files)")
+    import_pose = actions.add_parser("import-pose", help="copy yolox_l.onnx and dw-ll_ucoco_384.onnx from a folder into the library")
+    import_pose.add_argument("path", metavar="DIR", help="folder holding both DWPose ONNX files")
     parser.set_defaults(func=run)
     return parser
 
@@ -47,6 +52,15 @@ def run(args: argparse.Namespace) -> int:
     if action == "remove":
         library.remove(args.name)
         print(f"removed {args.name}")
+        return 0
+    if action == "import-pose" or (action == "fetch" and args.name == "dwpose"):
+        from engine.pose.dwpose import library as pose_models
+
+        if action == "fetch":
+            folder = pose_models.fetch_dwpose(library_root=library.root)
+        else:
+            folder = pose_models.import_pose_models(args.path, library_root=library.root)
+        print(f"DWPose models in {folder} (signatures checked, sha256 recorded); `--pose-backend auto` now uses them")
         return 0
     if action == "fetch":
         from engine.weights.fetch import fetch

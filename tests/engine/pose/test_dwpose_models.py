@@ -12,7 +12,7 @@ from engine.pose import backends
 from engine.pose.dwpose import DWPoseBackend
 from engine.pose.dwpose.sessions import CUDA
 from engine.pose.extract import cached_pose_files, extract_poses
-from engine.weights.pose_models import find_dwpose, import_pose_models, pose_library_dir, verify_pose_models
+from engine.pose.dwpose.library import find_dwpose, import_pose_models, pose_library_dir, verify_pose_models
 from tests.engine.pose.conftest import write_video
 from tests.engine.pose.dwpose_fakes import detector_model, pose_model, raw_detections, simcc_peaks, write_models
 
@@ -116,3 +116,12 @@ def test_source_image_with_dwpose_and_detection_misses_counted(tmp_path):
     video = write_video(tmp_path / "v.mp4", [np.zeros((64, 64, 3), np.uint8)] * 2)
     seq = extract_poses(video, backend="dwpose", pose_model=folder)
     assert seq.meta["frames_without_detection"] == 2 and np.allclose(seq.body[:, 0, :2], 0.5, atol=0.01)
+
+
+def test_pose_library_sits_in_the_model_library(monkeypatch, tmp_path):
+    from engine.weights.library import default_models_dir
+
+    for env in ({}, {"TALKINGPOSE_MODELS_DIR": str(tmp_path / "m")}):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert pose_library_dir() == default_models_dir() / ".pose" / "dwpose"

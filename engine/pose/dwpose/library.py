@@ -3,10 +3,13 @@
 They live in ``<model library>/.pose/dwpose/`` (the dot keeps them out of ``models list``) beside
 ``pose_models.json``, which records each file's sha256 (used by the pose cache key and ``verify``).
 ``--pose-model DIR`` uses a folder directly instead: its files are hashed when opened.
+It lives outside ``engine.weights`` on purpose: importing that package loads torch and diffusers
+(~15 s on small machines), and ``--pose-backend auto`` asks this module first, on every run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,8 +19,6 @@ from pathlib import Path
 from engine.errors import ModelError, OutputError
 from engine.pose.dwpose.sessions import DETECTOR_FILE, POSE_FILE, open_sessions
 from engine.textfiles import load_json
-from engine.weights.library import default_models_dir
-from engine.weights.safe_load import sha256_file
 
 DWPOSE = "dwpose"
 DWPOSE_REPO = "yzd-v/DWPose"
@@ -36,8 +37,20 @@ class PoseModelFiles:
 
 
 def pose_library_dir(library_root: str | Path | None = None) -> Path:
-    """The library folder holding the DWPose files (it may not exist yet)."""
-    root = Path(library_root).expanduser() if library_root is not None else default_models_dir()
+    """The library folder holding the DWPose files (it may not exist yet).
+
+    The root is the model library's (``engine.weights.library.default_models_dir``, same rules).
+    """
+    if library_root is not None:
+        root = Path(library_root).expanduser()
+    elif os.environ.get("TALKINGPOSE_MODELS_DIR"):
+        root = Path(os.environ["TALKINGPOSE_MODELS_DIR"]).expanduser()
+    elif os.environ.get("TALKINGPOSE_DATA_DIR"):
+        root = Path(os.environ["TALKINGPOSE_DATA_DIR"]).expanduser() / "models"
+    else:
+        from platformdirs import user_data_dir
+
+        root = Path(user_data_dir("talkingpose-studio", appauthor=False)) / "models"
     return root / ".pose" / DWPOSE
 
 
@@ -131,6 +144,14 @@ def fetch_dwpose(library_root: str | Path | None = None, timeout: float = 5.0, e
     folder = import_pose_models(downloads / DWPOSE_REPO.replace("/", "--"), library_root)
     shutil.rmtree(downloads, ignore_errors=True)  # kept on failure so the next fetch resumes
     return folder
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _folder_hash(path: Path) -> str:
