@@ -105,7 +105,7 @@ def _safetensors_specs(path: Path) -> dict[str, tuple[torch.dtype, tuple[int, ..
             raise ModelError(f"{bad} claims {length:,} bytes but the file has {size:,}); download it again")
         header = handle.read(length)
     try:
-        entries = json.loads(header)  # at most 100 MB; nesting is refused below, parse errors here
+        entries = json.loads(header)  # at most 100 MB; deep nesting ends in RecursionError, caught here
     except (ValueError, RecursionError):
         raise ModelError(f"{bad} is not valid JSON); download it again") from None
     if not isinstance(entries, dict):

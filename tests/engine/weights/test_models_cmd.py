@@ -44,7 +44,7 @@ def test_import_list_verify_remove_through_the_cli(released, tmp_path, capsys):
     assert "moore: all files intact" in capsys.readouterr().out
     damaged = tmp_path / "library" / "moore" / "vae" / "config.json"
     damaged.write_text(damaged.read_text() + " ")
-    assert cli("models", "--library", library, "verify", "moore") == ModelError.exit_code == 3
+    assert cli("models", "--library", library, "verify", "moore") == exit_code_for(ModelError("")) == 3
     out = capsys.readouterr().out
     assert f"{damaged} is corrupt" in out and "error: moore has 1 damaged or missing files; re-import or re-fetch it" in out
     assert cli("models", "--library", library, "remove", "moore") == 0
