@@ -60,4 +60,13 @@ class Message:
     kind: str = "message"
 
 
-Event = Progress | FrameReady | Done | Message
+@dataclass(frozen=True)
+class Analysis:
+    """The driving video's analysis, running alongside the render: ``done`` of ``total`` frames."""
+
+    done: int
+    total: int
+    kind: str = "analysis"
+
+
+Event = Progress | FrameReady | Done | Message | Analysis

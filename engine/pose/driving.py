@@ -58,6 +58,12 @@ class Driving:
     poses: PoseSequence | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def prepare(self, cancel: CancelToken | None = None) -> None:
+        """Nothing to wait for (a streamed video waits here: engine.pose.streamed_driving)."""
+
+    def close(self) -> None:
+        """Nothing runs in the background (a streamed video's analysis stops here)."""
+
     @property
     def path(self) -> Path:
         return Path(self.info.path)
@@ -100,6 +106,27 @@ class Driving:
             yield draw_pose(_placed(self.poses[index], transform), width, height)
 
 
+def output_pose_images(driving, settings, start: int, first: int, total: int | None, output_fps: float,
+                       cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
+    """Pose images (settings.height, settings.width, 3) of output frames ``first``..``total-1`` (None:
+    to the driving input's end) when output frame 0 is driving frame ``start``: one per driving frame
+    at the driving rate, else (a chosen ``output_fps``) the nearest earlier driving frame."""
+    width, height = settings.width, settings.height
+    if abs(output_fps - driving.fps) < 1e-6:
+        end = None if total is None else start + total
+        yield from driving.iter_pose_images(width, height, start + first, end, cancel=cancel)
+        return
+    i = first
+    while total is None or i < total:
+        check(cancel)
+        index = start + int(i * driving.fps / output_fps + 1e-6)
+        image = next(iter(driving.iter_pose_images(width, height, index, index + 1, cancel=cancel)), None)
+        if image is None:  # past the end of the driving input
+            return
+        yield image
+        i += 1
+
+
 def _prepare(
     seq: PoseSequence, align_to: Pose | None, source_aspect: float | None, smooth: float, warnings: list[str]
 ) -> PoseSequence:
@@ -123,6 +150,8 @@ def open_driving(
     cancel: CancelToken | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     source_aspect: float | None = None,
+    stream: bool = False,
+    reference_file: Path | None = None,
 ) -> Driving:
     """Open a DRIVING input for rendering (see the module docstring).
 
@@ -132,6 +161,8 @@ def open_driving(
         align_to: the source person's pose; the driving poses are fitted to it.
         smooth: One-Euro smoothing strength (0 = off).
         source_aspect: the source image's width / height.
+        stream: analyse a video on a thread while it renders (a ``StreamedDriving``, which keeps
+            its alignment reference in ``reference_file``) instead of all of it first.
     Returns:
         A :class:`Driving`. Raises InputError for inputs the front door refuses and for videos
         in which no person is found.
@@ -146,5 +177,9 @@ def open_driving(
         if smooth > 0:
             warnings.append("the driving input is a ready-made pose video, so it is used as is (no smoothing)")
         return Driving(info, None, warnings)
+    if stream:
+        from engine.pose.streamed_driving import open_streamed
+
+        return open_streamed(info.path, cache_dir, align_to, source_aspect, smooth, reference_file)
     seq = extract_poses(Path(info.path), cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
     return Driving(info, _prepare(seq, align_to, source_aspect, smooth, warnings), warnings)
