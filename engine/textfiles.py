@@ -5,6 +5,7 @@ read is capped in size (checked before reading) and in nesting depth (checked by
 before parsing: Python's parsers recurse once per level and die with RecursionError long before
 memory runs out). Paths a file names (a model.json's ``files`` keys, a preset's or a batch file's
 entries) go through :func:`inside`, which refuses anything that resolves outside the file's folder.
+Text already in hand (a line of a .jsonl file) goes through :func:`parse_json` / :func:`parse_toml`.
 Every problem is one sentence naming the file, raised as the error class the caller passes.
 """
 
@@ -52,14 +53,30 @@ def load_json(
         The parsed value (any JSON type; callers check the type they need).
     """
     path = Path(source)
-    text = _read_text(path, what, max_bytes, error, fix)
-    _check_depth(_JSON_STRINGS.sub("", text), path, what, max_depth, error, fix)
+    return parse_json(_read_text(path, what, max_bytes, error, fix), origin=path, what=what, max_depth=max_depth,
+                      error=error, fix=fix)
+
+
+def parse_json(
+    text: str,
+    *,
+    origin: str | Path,
+    what: str,
+    max_depth: int = MAX_DEPTH,
+    error: Callable[[str], StudioError] = InputError,
+    fix: str = "fix or replace it",
+) -> Any:
+    """Parse JSON text already in hand (a line of a .jsonl file, say) with the depth cap of :func:`load_json`.
+
+    ``origin`` names where the text came from in messages ("jobs.jsonl line 3"); the caller caps its size.
+    """
+    _check_depth(_JSON_STRINGS.sub("", text), origin, what, max_depth, error, fix)
     try:
         return json.loads(text)
     except json.JSONDecodeError as problem:
-        raise error(f"{path} ({what}) is not valid JSON ({problem.msg} at line {problem.lineno}, column {problem.colno}); {fix}") from None
+        raise error(f"{origin} ({what}) is not valid JSON ({problem.msg} at line {problem.lineno}, column {problem.colno}); {fix}") from None
     except (RecursionError, ValueError):  # last resort: the scan above should have caught deep nesting
-        raise error(f"{path} ({what}) could not be parsed as JSON; {fix}") from None
+        raise error(f"{origin} ({what}) could not be parsed as JSON; {fix}") from None
 
 
 def load_toml(
@@ -73,20 +90,33 @@ def load_toml(
 ) -> dict[str, Any]:
     """Parse the TOML file ``source`` safely; arguments as :func:`load_json`. Returns the top-level table."""
     path = Path(source)
-    text = _read_text(path, what, max_bytes, error, fix)
+    return parse_toml(_read_text(path, what, max_bytes, error, fix), origin=path, what=what, max_depth=max_depth,
+                      error=error, fix=fix)
+
+
+def parse_toml(
+    text: str,
+    *,
+    origin: str | Path,
+    what: str,
+    max_depth: int = MAX_DEPTH,
+    error: Callable[[str], StudioError] = InputError,
+    fix: str = "fix or replace it",
+) -> dict[str, Any]:
+    """Parse TOML text already in hand with the depth caps of :func:`load_toml`; ``origin`` names it in messages."""
     plain = _TOML_SKIPPED.sub(lambda match: "" if match.group().startswith("#") else "_", text)
-    _check_depth(plain, path, what, max_depth, error, fix)
+    _check_depth(plain, origin, what, max_depth, error, fix)
     if max((match.group().count(".") for match in _DOTTED_KEY.finditer(plain)), default=0) >= max_depth:
-        raise error(f"{path} ({what}) nests more than {max_depth} levels deep; {fix}")
+        raise error(f"{origin} ({what}) nests more than {max_depth} levels deep; {fix}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as problem:
-        raise error(f"{path} ({what}) is not valid TOML ({problem}); {fix}") from None
+        raise error(f"{origin} ({what}) is not valid TOML ({problem}); {fix}") from None
     except (RecursionError, ValueError):
-        raise error(f"{path} ({what}) could not be parsed as TOML; {fix}") from None
+        raise error(f"{origin} ({what}) could not be parsed as TOML; {fix}") from None
     # dotted keys (a.b.c...) nest without brackets, so measure the parsed tables too
     if _value_depth(data) > max_depth:
-        raise error(f"{path} ({what}) nests more than {max_depth} levels deep; {fix}")
+        raise error(f"{origin} ({what}) nests more than {max_depth} levels deep; {fix}")
     return data
 
 
@@ -138,7 +168,7 @@ def _read_text(path: Path, what: str, max_bytes: int, error: Callable[[str], Stu
         raise error(f"{path} ({what}) is not UTF-8 text; {fix}") from None
 
 
-def _check_depth(text: str, path: Path, what: str, max_depth: int, error: Callable[[str], StudioError], fix: str) -> None:
+def _check_depth(text: str, path: str | Path, what: str, max_depth: int, error: Callable[[str], StudioError], fix: str) -> None:
     brackets = _NOT_BRACKETS.sub("", text)
     deepest = max(accumulate(1 if char in "[{" else -1 for char in brackets), default=0)
     if deepest > max_depth:
