@@ -41,13 +41,13 @@ def atomic_write_json(path: str | Path, record: Any, durable: bool = False) -> N
     atomic_write_bytes(path, json.dumps(record, indent=2).encode("utf-8"), durable)
 
 
-def output_error(path: str | Path, exc: OSError, then: str = "try again") -> OutputError:
+def output_error(path: str | Path, exc: OSError, then: str = "try again", place: str = "a writable folder") -> OutputError:
     """The one wording of a failed write: a full disk says so; anything else asks for another place.
 
-    ``then`` finishes "free some space and ..." (e.g. "export again")."""
+    ``then`` finishes "free some space and ..." (e.g. "export again"); ``place`` what to choose instead."""
     if exc.errno in NO_SPACE:
-        return OutputError(f"no space left on the device holding {path}; free some space and {then}")
-    return OutputError(f"cannot write {path} ({exc.strerror or type(exc).__name__}): choose another place")
+        return OutputError(f"no space left on the device: the disk holding {path} is full; free some space and {then}")
+    return OutputError(f"cannot write to {path} ({exc.strerror or type(exc).__name__}); choose {place}")
 
 
 class FolderLock:
@@ -74,7 +74,7 @@ class FolderLock:
         try:
             handle = open(self.path, "a+", encoding="utf-8")
         except OSError as exc:
-            raise output_error(self.path.parent, exc) from None
+            raise output_error(self.path.parent, exc, place="a writable work folder") from None
         if not _try_lock(handle):
             handle.seek(0)
             holder = handle.read().strip() or "another process"

@@ -45,7 +45,7 @@ class WorkDir:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise output_error(self.root, exc) from None
+                raise output_error(self.root, exc, place="a writable work folder") from None
         self._lock.acquire(f"the work folder {self.root} is in use by another render")
 
     def unlock(self) -> None:
@@ -149,6 +149,6 @@ def write_json(path: Path, record: dict) -> None:
     try:
         atomic_write_json(path, record)
     except OSError as exc:
-        raise output_error(path.parent, exc, then="start again") from None
+        raise output_error(path.parent, exc, then="start again", place="a writable work folder") from None
 
 

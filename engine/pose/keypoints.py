@@ -99,10 +99,13 @@ class PoseSequence:
 
     def save(self, path: str | Path) -> None:
         """Write the ``.npz`` atomically (temp name, then rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        import io
+
+        from engine.fsutil import atomic_write_bytes
+
+        buffer = io.BytesIO()
         np.savez_compressed(
-            tmp,
+            buffer,
             body=self.body,
             hands=self.hands,
             face=self.face,
@@ -113,7 +116,7 @@ class PoseSequence:
             format_version=np.int64(FORMAT_VERSION),
             meta=np.array(json.dumps(self.meta, sort_keys=True, default=str)),
         )
-        tmp.replace(path)
+        atomic_write_bytes(Path(path), buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | Path) -> "PoseSequence":

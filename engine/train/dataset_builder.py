@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.cancel import CancelToken, check
 from engine.errors import InputError, OutputError
+from engine.fsutil import atomic_write_bytes
 from engine.pose.keypoints import PoseSequence
 
 INDEX_NAME = "index.json"
@@ -350,9 +351,7 @@ def _load_index(out_dir: Path, size: int, fps: float) -> dict:
 
 def _write_index(out_dir: Path, index: dict) -> None:
     path = out_dir / INDEX_NAME
-    partial = path.with_name(path.name + ".partial")
     try:
-        partial.write_text(json.dumps(index, indent=1), encoding="utf-8")
-        partial.replace(path)
+        atomic_write_bytes(path, json.dumps(index, indent=1).encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write {path} ({exc.strerror or exc}); check free space and permissions") from None

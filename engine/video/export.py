@@ -8,7 +8,6 @@ export never leaves a half-written file behind, nor replaces an older good one.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import time
@@ -21,6 +20,7 @@ import av
 
 from engine.cancel import CancelToken, check
 from engine.errors import Cancelled, InputError, OutputError
+from engine.fsutil import output_error
 from engine.video.audio import AudioTrack, has_audio
 from engine.video.frame_store import FrameStore
 from engine.video.palette import ClipPalette
@@ -223,9 +223,7 @@ def _remove(path: Path) -> None:
 
 
 def _output_error(output: Path, exc: OSError) -> OutputError:
-    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return OutputError(f"the disk is full while writing {output.name}; free some space and export again")
-    return OutputError(f"cannot write {output} ({exc.strerror or exc}); choose a writable folder")
+    return output_error(output, exc, then="export again")
 
 
 def _reason(exc: Exception) -> str:

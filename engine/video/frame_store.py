@@ -18,7 +18,6 @@ Readers (the exporter, the GUI preview) may read while a render is writing.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import numpy as np
 
 from engine.errors import InputError, OutputError
 from engine.events import ClcState
+from engine.fsutil import atomic_write_bytes, output_error
 
 _FRAME_NAME = re.compile(r"^(\d{6,})\.(webp|png)$")
 _STATE_NAME = re.compile(r"^(\d{6,})\.npz$")
@@ -232,16 +232,9 @@ class FrameStore:
     # ------------------------------------------------------------------ internals
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
-        tmp = path.with_name(path.name + _TMP_SUFFIX)
         try:
-            with tmp.open("wb") as handle:
-                handle.write(data)
-                if self.durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            atomic_write_bytes(path, data, self.durable)  # under path + _TMP_SUFFIX, then renamed
         except OSError as exc:
-            _unlink(tmp)
             raise _output_error(self.root, exc) from None
 
     def _prune_states_before(self, index: int) -> None:
@@ -297,6 +290,4 @@ def _unlink(path: Path) -> None:
 
 
 def _output_error(root: Path, exc: OSError) -> OutputError:
-    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return OutputError(f"the disk holding {root} is full; free some space and resume the job (rendered frames are kept)")
-    return OutputError(f"cannot write to {root} ({exc.strerror or exc}); choose a writable work folder")
+    return output_error(root, exc, then="resume the job (rendered frames are kept)", place="a writable work folder")

@@ -302,11 +302,11 @@ def test_a_job_file_without_fingerprints_is_a_clear_error(tmp_path, inputs, fing
 def test_an_unwritable_work_dir_is_an_output_error(tmp_path, inputs):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(OutputError, match="choose another place") as caught:
+    with pytest.raises(OutputError, match="choose a writable work folder") as caught:
         _create(blocker / "work", inputs)
     assert "\n" not in str(caught.value)
     if os.geteuid() != 0:  # root may write anywhere, so a read-only folder only stops other users
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        with pytest.raises(OutputError, match="choose another place"):
+        with pytest.raises(OutputError, match="choose a writable work folder"):
             _create(locked / "work", inputs)

@@ -220,7 +220,8 @@ def test_a_full_disk_at_start_says_no_space_and_leaves_no_temporary_job_file(cli
     code, _, errors = cli("animate", source, poses, "-o", tmp_path / "out.mp4", *TINY)
     monkeypatch.undo()
     work_dir = tmp_path / "out.mp4.work"
-    assert code == 4 and len(errors) == 1 and errors[0].startswith(f"error: no space left on the device holding {work_dir}")
+    assert code == 4 and len(errors) == 1
+    assert errors[0].startswith(f"error: no space left on the device: the disk holding {work_dir} is full")
     assert "--work-dir" not in errors[0]
     assert not (work_dir / (JOB_FILE + ".tmp")).exists() and not (work_dir / JOB_FILE).exists()
 

@@ -118,7 +118,7 @@ def test_bad_driving_inputs(tmp_path, name, content):
     message = str(error.value)
     assert name in message and "\n" not in message
     if name != "clip.mp4":  # a damaged .mp4 gets the reader's own explanation instead
-        assert "DRIVING accepts a video" in message
+        assert "the driving input must be a video" in message
     with pytest.raises(InputError, match="not found"):
         open_driving(tmp_path / "absent.mp4")
 
