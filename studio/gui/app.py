@@ -82,6 +82,20 @@ async def take_screenshot(window, path: Path, source: Path | None, driving: Path
     return path
 
 
+def start_session(model, args: argparse.Namespace) -> None:
+    """What a normal launch opens: a project, the files given (with the last session's settings, so
+    a launch with files never resets them), or else the whole last session."""
+    if args.project:
+        model.open_project(args.project)
+    if args.files:
+        if not args.project:
+            model.restore_last_session(inputs=False)
+        for file in args.files[:2]:
+            model.open_any(file)
+    elif not args.project:
+        model.restore_last_session()
+
+
 def install_excepthook(report: Callable[[str], None]) -> None:
     """A bug in a slot must not kill the app: log the traceback and show one sentence."""
     from studio.gui.worker import describe_error
@@ -112,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("TalkingPose Studio")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    model = StudioModel()
+    # The screenshot is a demo: it must not rewrite the user's Recent lists or last session.
+    model = StudioModel(persist=args.screenshot is None)
     window = MainWindow(model)
     install_excepthook(model.error.emit)
     window.show()
@@ -128,12 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if model.last_error:
                 print(f"the window shows an error: {model.last_error}", file=sys.stderr)
             return 0
-        if args.project:
-            model.open_project(args.project)
-        for file in args.files[:2]:
-            model.open_any(file)
-        if not args.project and not args.files:
-            model.restore_last_session()
+        start_session(model, args)
         quitting = asyncio.Event()
         app.aboutToQuit.connect(quitting.set)
         with loop:

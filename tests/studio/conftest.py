@@ -21,6 +21,17 @@ def private_data_dir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def videos_dir(tmp_path, monkeypatch) -> Path:
+    """The user's Videos folder (platformdirs) points into the test's tmp folder."""
+    import platformdirs
+
+    folder = tmp_path / "Videos"
+    folder.mkdir()
+    monkeypatch.setattr(platformdirs, "user_videos_dir", lambda: str(folder))
+    return folder
+
+
+@pytest.fixture
 def fake_backend() -> FakeBackend:
     return FakeBackend()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.errors import InputError, ModelError, OutputError
+from engine.errors import InputError, ModelError, OutputError, SettingsError
 from engine.events import Done, FrameReady, Message, Progress
 from studio.gui.viewmodels.backend import DrivingInfo, PresetChoice, SourceInfo
 
@@ -67,6 +67,8 @@ class FakeBackend:
         self.inside_generator_saw: list[str] = []
         self.ui_thread_calls: list[str] = []  # slow engine calls made on the UI thread: must stay empty
         self.lock = threading.Lock()
+        self.person_detector_sees_puppets = True  # False: like MediaPipe, which finds no person in a drawn puppet
+        self.fail_prepare: Exception | None = None  # raised while a job analyses its driving video
 
     def _log(self, *call) -> None:
         with self.lock:
@@ -93,7 +95,7 @@ class FakeBackend:
         image = cv2.imread(str(path))
         if image is None:
             raise InputError(f"{Path(path).name} is not an image the studio can read; use a PNG, JPEG or WebP file")
-        no_person = "empty" in Path(path).name
+        no_person = "empty" in Path(path).name or not self.person_detector_sees_puppets
         return SourceInfo(str(path), image[:, :, ::-1].copy(), not no_person, not no_person)
 
     def _parse(self, path: Path) -> tuple[int, float, int, int]:
@@ -108,6 +110,9 @@ class FakeBackend:
 
     def probe_driving(self, path: Path) -> DrivingInfo:
         self._log("probe", Path(path).name)
+        picture = cv2.imread(str(path)) if Path(path).is_file() else None
+        if picture is not None:  # as the video reader does: a picture probes as a one-frame "video"
+            return DrivingInfo(str(path), picture.shape[1], picture.shape[0], 25.0, 1, 0.04)
         frames, fps, width, height = self._parse(path)
         return DrivingInfo(str(path), width, height, fps, frames, frames / fps)
 
@@ -152,6 +157,8 @@ class FakeBackend:
     def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
         self._log("preview", index, settings.seed, settings.beta)
         self._check_model(model)
+        if settings.device == "cuda":  # an engine message as it was before it was worded for every front end
+            raise SettingsError("device", "cuda was requested but no CUDA GPU is available; use --device cpu or auto")
         steps = self.steps_override or settings.steps
         try:
             for step in range(1, steps + 1):
@@ -175,6 +182,8 @@ class FakeBackend:
         return FakeJob(Path(work_dir), json.loads((Path(work_dir) / "job.json").read_text()))
 
     def prepare_job(self, job: FakeJob, cancel, on_progress) -> None:
+        if self.fail_prepare is not None:
+            raise self.fail_prepare
         on_progress(1, 1)
 
     def run_job(self, job: FakeJob, cancel):
@@ -211,3 +220,9 @@ class FakeBackend:
 def wait_until(qtbot, condition, timeout: int = 5000) -> None:
     """Process Qt events until ``condition()`` is true (fails the test after ``timeout`` ms)."""
     qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)
+
+
+def accept_dialog(dialog) -> bool:
+    """Stands in for the user pressing the dialog's OK button (exec() would block the test)."""
+    dialog.accept()
+    return dialog.result() == dialog.DialogCode.Accepted

@@ -16,24 +16,7 @@ from studio.gui.viewmodels.settings import BETA_TOOLTIP
 from studio.gui.viewmodels.studio import StudioModel
 from studio.gui.widgets.images import qimage_to_array
 from studio.gui.widgets.main_window import MainWindow
-from studio_testkit import OVERLAY_MARK, frame_value, wait_until
-
-
-def accept_dialog(dialog) -> bool:
-    """Stands in for the user pressing the dialog's OK button (exec() would block the test)."""
-    dialog.accept()
-    return dialog.result() == dialog.DialogCode.Accepted
-
-
-@pytest.fixture
-def videos_dir(tmp_path, monkeypatch) -> Path:
-    """The user's Videos folder (platformdirs) points into the test's tmp folder."""
-    import platformdirs
-
-    folder = tmp_path / "Videos"
-    folder.mkdir()
-    monkeypatch.setattr(platformdirs, "user_videos_dir", lambda: str(folder))
-    return folder
+from studio_testkit import OVERLAY_MARK, accept_dialog, frame_value, wait_until
 
 
 @pytest.fixture

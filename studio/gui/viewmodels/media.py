@@ -8,6 +8,7 @@ the previous input in place, so a bad file never leaves the studio half-loaded.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,19 @@ def shrink(image: np.ndarray, height: int) -> np.ndarray:
     ys = (np.arange(height) * rows / height).astype(int)
     xs = (np.arange(width) * cols / width).astype(int)
     return np.ascontiguousarray(image[ys][:, xs])
+
+
+def with_known_pose(info: SourceInfo) -> SourceInfo:
+    """The bundled puppet sample is invisible to the person detector but its pose is known
+    (engine.sample_pose): use it rather than claim "no person" for the sample made for the demo."""
+    if info.has_person:
+        return info
+    from engine.sample_pose import known_source_pose
+
+    pose = known_source_pose(info.path, info.image)
+    if pose is None:
+        return info
+    return replace(info, has_person=True, has_face=bool((np.asarray(pose.face)[:, 2] > 0).any()), pose=pose)
 
 
 def check_driving(info: DrivingInfo) -> DrivingInfo:
@@ -71,7 +85,7 @@ class SourceModel(QObject):
         self.changed.emit()
         path = Path(path)
         self._worker = start_worker(
-            lambda token, report: self._backend.load_source(path), "load-source",
+            lambda token, report: with_known_pose(self._backend.load_source(path)), "load-source",
             on_result=self._loaded, on_error=self._failed, on_finished=self._finished,
         )
         return self._worker
@@ -136,7 +150,11 @@ class DrivingModel(QObject):
         return worker
 
     def cancel_extraction(self) -> None:
-        self._cancel("poses")
+        """Stop analysing the driving video (a render analyses it again when it starts)."""
+        if "poses" in self._workers:
+            self._cancel("poses")
+            self.extracting, self.pose_error = False, "pose extraction was cancelled"
+            self.changed.emit()
 
     def _cancel(self, key: str) -> None:
         worker = self._workers.pop(key, None)

@@ -55,7 +55,7 @@ class ErrorBanner(QWidget):
         self.hide()
 
     def show_message(self, message: str) -> None:
-        first_word = message.split(" ", 1)[0]
+        first_word = message.split(" ", 1)[0].rstrip(":,;")
         # Sentence case, except when the sentence starts with a file name ("notes.png is not ...").
         self.label.setText(message[:1].upper() + message[1:] if first_word.isalpha() else message)
         self.show()
@@ -115,8 +115,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.queue_dock)
         self.resizeDocks([self.queue_dock], [170], Qt.Orientation.Vertical)
 
-        self.actions = build_menus(self)
-        self.overlay_action = self.actions["overlay"]
+        self.menu_actions = build_menus(self)
+        self.overlay_action = self.menu_actions["overlay"]
         self.shortcuts = build_shortcuts(self, self.timeline_panel.strip)
         model.error.connect(self.error_banner.show_message)
         model.error_cleared.connect(self.error_banner.hide)
@@ -147,10 +147,10 @@ class MainWindow(QMainWindow):
         """Menu items and buttons are enabled only when they can act."""
         model = self.model
         inputs = model.source.info is not None and model.driving.info is not None
-        exportable = self.exportable_entry() is not None
+        exportable = bool(self.exportable_entry())
         for key, enabled in (("preview", inputs), ("render", inputs), ("strip", inputs), ("export", exportable),
                              ("save", inputs or model.project_path is not None)):
-            self.actions[key].setEnabled(enabled)
+            self.menu_actions[key].setEnabled(enabled)
         self.render_button.setEnabled(inputs)
         self.settings_panel.beta_try_button.setEnabled(inputs)
         self.preview_panel.preview_button.setEnabled(inputs)

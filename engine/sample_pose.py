@@ -1,0 +1,50 @@
+"""The known pose of the bundled sample source (resources/samples/source.png).
+
+The sample is a drawn puppet, which MediaPipe's person detector does not see; its pose is known
+exactly, because samples.json records the puppet's seed. A file is only treated as the sample when
+its pixels are the puppet the seed draws, so an edited or renamed picture still goes to detection.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engine.pose.keypoints import Pose
+
+SAMPLES_JSON = "samples.json"
+SOURCE_NAME = "source.png"
+MAX_PIXEL_DIFFERENCE = 2  # PNG is lossless; allow a rounding step from other encoders
+
+
+def known_source_pose(path: str | Path, image: np.ndarray) -> Pose | None:
+    """The puppet's rest pose when ``path``/``image`` is the bundled sample source, else None.
+
+    Args:
+        path: where the image was read from; the sample has ``samples.json`` beside it.
+        image: the image's RGB pixels, HxWx3 uint8, as read from ``path``.
+
+    Returns:
+        The puppet's keypoints (normalised like ``engine.pose.extract.detect_image``'s), or None.
+    """
+    path = Path(path)
+    about = path.parent / SAMPLES_JSON
+    if path.name != SOURCE_NAME or not about.is_file():
+        return None
+    try:
+        data = json.loads(about.read_text(encoding="utf-8"))
+        seed, size = int(data["source_identity_seed"]), int(data["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if image.shape != (size, size, 3):
+        return None
+    from engine.train.puppets import render_puppet, sample_identity
+
+    identity = sample_identity(seed)
+    pose = identity.rest_pose()
+    drawn = render_puppet(identity, pose, size, size)
+    if np.abs(drawn.astype(np.int16) - image.astype(np.int16)).max() > MAX_PIXEL_DIFFERENCE:
+        return None
+    return pose
