@@ -1,7 +1,7 @@
 """`studio-cli models list | verify NAME | import PATH [--name NAME] [--fp16] | remove NAME | fetch NAME | import-pose DIR`.
 
 ``fetch dwpose`` and ``import-pose DIR`` install the two DWPose ONNX files (the pose extractor) into
-the library's pose-model folder (engine.pose.dwpose.library).
+the library's pose-model folder (engine.weights.pose_models).
 
 Errors are engine.errors exceptions; studio.cli's main prints them as one line and exits with their code.
 A broken folder in the library (hostile or damaged model.json, paths leading outside it) is listed as
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {args.name}")
         return 0
     if action == "import-pose" or (action == "fetch" and args.name == "dwpose"):
-        from engine.pose.dwpose import library as pose_models
+        from engine.weights import pose_models
 
         if action == "fetch":
             folder = pose_models.fetch_dwpose(library_root=library.root)
