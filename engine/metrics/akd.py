@@ -1,7 +1,7 @@
 """Average Keypoint Distance (AKD) between the poses of a real and a generated video.
 
 The paper (section 4.3) reports AKD on MediaPipe landmarks separately for face, hands and
-torso, and AKD_lip for the lips (table 3). Here, on our canonical keypoints (DESIGN.md "Pose"):
+torso, and AKD_lip for the lips (table 3). Here, on our canonical keypoints (docs/architecture.md, "Pose format"):
 
 =======  =====================================================================
 part     keypoints

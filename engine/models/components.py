@@ -14,7 +14,7 @@ from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from engine.models.pose_guider import PoseGuider
 
-# DESIGN.md "Scheduler (inference)": what reproduces the released models' results.
+# docs/architecture.md, "Model" (inference scheduler): what reproduces the released models' results.
 INFERENCE_SCHEDULER_CONFIG = dict(
     num_train_timesteps=1000,
     beta_start=0.00085,

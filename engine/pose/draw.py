@@ -1,4 +1,4 @@
-"""Pose images in the DWPose style the released weights were trained on (DESIGN.md "Drawing").
+"""Pose images in the DWPose style the released weights were trained on (docs/architecture.md, "Pose format").
 
 The canvas is black and RGB. Body limbs are filled ellipses dimmed by 0.6, then the joints are
 drawn on top at full colour; hands (coloured edges, blue points) and white face dots come last.

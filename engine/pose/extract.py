@@ -1,7 +1,7 @@
 """Keypoint extraction with MediaPipe Holistic (bundled models, no downloads), one frame at a time.
 
 MediaPipe's 33 body, 2 x 21 hand and 468 face landmarks are mapped to the canonical format of
-DESIGN.md (OpenPose-18 body, hands [left, right], iBUG-68 face). "Left" is the person's own
+docs/architecture.md (OpenPose-18 body, hands [left, right], iBUG-68 face). "Left" is the person's own
 left hand, as in DWPose: Holistic's ``left_hand_landmarks`` is the hand at the end of the
 person's left arm (pose landmark 15), which appears on the right of the image for a person
 facing the camera. ``extract_poses`` runs whichever backend ``engine.pose.backends`` picks (this

@@ -1,4 +1,4 @@
-"""The canonical keypoint format (DESIGN.md "Pose") and its ``.npz`` file.
+"""The canonical keypoint format (docs/architecture.md, "Pose format") and its ``.npz`` file.
 
 Per frame: body OpenPose-18 (18, 3), hands [left, right] x 21 (2, 21, 3), face iBUG-68 (68, 3);
 each point (x, y, confidence) with x, y normalised to [0, 1] of the frame and confidence 0
@@ -135,7 +135,7 @@ class PoseSequence:
         except InputError:
             raise
         except Exception as exc:  # zip/npz errors come in many types
-            raise InputError(f"{path} is not a valid pose file ({type(exc).__name__}); make one with 'studio-cli poses'") from None
+            raise InputError(f"{path} is not a valid pose file ({type(exc).__name__}); make a new one from the video") from None
 
 
 def _meta(data) -> dict:

@@ -35,7 +35,7 @@ from engine.train import checkpoint as ckpt
 from engine.train.dataset import PairDataset, TrainItem
 from engine.train.train_config import MODEL_DEFAULTS, TrainConfig  # noqa: F401  (MODEL_DEFAULTS: public here too)
 
-# DESIGN.md "Training": what the released models were trained with (inference uses "linear").
+# docs/architecture.md, "Model" (training): what the released models were trained with (inference uses "linear").
 TRAINING_SCHEDULER_CONFIG = dict(
     num_train_timesteps=1000,
     beta_start=0.00085,

@@ -143,7 +143,7 @@ def test_pose_changes_the_frame(posed_components, rgb):
 def test_untrained_pose_guider_outputs_exact_zero(tiny_components, rgb):
     from engine.models.pose_guider import PoseGuider
 
-    guider = PoseGuider()  # DESIGN.md's full-size layers
+    guider = PoseGuider()  # the full-size layers of docs/architecture.md, "Model"
     assert sum(p.numel() for p in guider.parameters()) == pytest.approx(1.09e6, rel=0.02)
     features = guider(torch.rand(1, 3, 64, 64))
     assert features.shape == (1, 320, 8, 8)

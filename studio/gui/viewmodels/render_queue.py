@@ -262,7 +262,7 @@ class RenderQueueModel(QObject):
         self._frame_clock[entry.id] = time.perf_counter()
         backend, known_job = self._backend, self._jobs.get(entry.id)
         settings = RenderSettings.from_dict(entry.settings)
-        # job.json (DESIGN.md "Render job on disk") also marks a job whose JobCreated event was
+        # job.json (docs/architecture.md, "The work dir") also marks a job whose JobCreated event was
         # dropped by a cancel in flight.
         created = entry.created or (Path(entry.work_dir) / "job.json").exists()
         plan = (created, Path(entry.work_dir), entry.source, entry.driving, entry.model, entry.start,
