@@ -50,13 +50,14 @@ def test_nothing_visible_gives_an_empty_pose(tmp_path):
     assert not pose.has_person and not pose.hands.any()
 
 
-def _two_people(tmp_path):
+def _two_people(tmp_path, pose_batch="N"):
     left, right = (100.0, 60.0, 250.0, 340.0), (380.0, 60.0, 530.0, 340.0)
     raw = raw_detections([left, right], [0.9, 0.8])
     drive = np.zeros_like(raw)
     drive[np.flatnonzero(raw[:, 5] == 0.9)[0], 0] = 0.5  # top-left pixel blue 255: the left person moves 16 input px right
     # base peak 0.5 +- 0.1 per normalised blue unit: blue 220 -> 0.665, blue 30 -> 0.340
-    folder = write_models(tmp_path, detector_model(raw, drive), pose_model(*simcc_peaks(X_BINS, Y_BINS, np.full(133, 0.5)), offset=0.1))
+    peaks = simcc_peaks(X_BINS, Y_BINS, np.full(133, 0.5))
+    folder = write_models(tmp_path, detector_model(raw, drive), pose_model(*peaks, offset=0.1, batch=pose_batch))
     moved_left = (left[0] + 16, left[1], left[2] + 16, left[3])
     first = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     _paint(first, left, 220)
@@ -68,8 +69,9 @@ def _two_people(tmp_path):
     return folder, (left, right, moved_left), first, second
 
 
-def test_two_people_pick_the_best_body_score_then_follow_that_person(tmp_path):
-    folder, (left, right, moved_left), first, second = _two_people(tmp_path)
+@pytest.mark.parametrize("pose_batch", ["N", 1])  # the released file fixes the batch to 1: one crop per call
+def test_two_people_pick_the_best_body_score_then_follow_that_person(tmp_path, pose_batch):
+    folder, (left, right, moved_left), first, second = _two_people(tmp_path, pose_batch)
     together = DWPoseBackend(folder, device="cpu").detect([first, second])  # one batch
     backend = DWPoseBackend(folder, device="cpu")
     apart = backend.detect([first]) + backend.detect([second])  # two calls: the choice carries over
