@@ -139,7 +139,7 @@ class RenderJob:
         try:
             record = json.loads(path.read_text())
             version = int(record["format_version"])
-        except (ValueError, KeyError, TypeError, OSError) as exc:
+        except (ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
             raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
         if version > JOB_FORMAT_VERSION:
             raise InputError(f"{path} was written by a newer TalkingPose Studio (job format {version}); "
@@ -247,6 +247,7 @@ class RenderJob:
         try:
             yield from self._run(cancel, components)
         finally:
+            self.files.unlock()  # rendering is over: another process (or job object) may render here
             if self._driving is not None:  # the next run reopens the analysis from its cache
                 self._driving, driving = None, self._driving
                 driving.close()

@@ -255,7 +255,7 @@ def load_animate_defaults(path: Path | None = None) -> dict[str, Any]:
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, RecursionError) as exc:
         raise SettingsError("config", f"{path} cannot be read ({exc}); fix or delete it") from None
     table = data.get("animate", {})
     if not isinstance(table, dict):

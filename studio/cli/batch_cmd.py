@@ -15,7 +15,6 @@ import io
 import json
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,10 +184,9 @@ def read_jobs(path: Path) -> list[dict[str, Any]]:
 
 
 def _toml_jobs(text: str, name: str) -> list[dict[str, Any]]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{name} is not valid TOML ({exc}); fix the file") from None
+    from engine.textfiles import parse_toml  # depth-capped: a hostile file gives one line, not a RecursionError
+
+    data = parse_toml(text, origin=name, what="a jobs file", fix="fix the file")
     jobs = data.get("job", [])
     extra = sorted(set(data) - {"job"})
     if extra or not isinstance(jobs, list):
@@ -225,7 +223,7 @@ def _json_lines_jobs(text: str, name: str) -> list[dict[str, Any]]:
             continue
         try:
             job = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: a hostile, deeply nested line
             raise InputError(f"{name} line {number} is not JSON ({exc.args[0]}); write one job object per line") from None
         if not isinstance(job, dict):
             raise InputError(f"{name} line {number}: each line must be one JSON object like {{\"source\": ...}}")
