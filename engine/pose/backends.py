@@ -114,3 +114,22 @@ def open_backend(
     backend = DWPoseBackend(files.folder, device=device, batch_size=batch_size)
     backend.info["pose_model_source"] = files.source
     return backend
+
+
+def backend_summary(name: str = "auto", model_dir: str | Path | None = None, device: str = "auto") -> dict:
+    """What a front end prints before the analysis: {"pose_backend": resolved name, "pose_provider": ...}.
+
+    Cheap (no model is loaded) and it fails early: ModelError for missing DWPose files or a GPU
+    requested where ONNX Runtime has none. The provider is the one ONNX Runtime will be asked for
+    first; ``info["pose_provider"]`` of the opened backend says which one it really used.
+    """
+    resolved = resolve_backend(name, model_dir)
+    if resolved == "mediapipe":
+        return {"pose_backend": "mediapipe", "pose_provider": "CPU (MediaPipe)"}
+    from engine.errors import ModelError
+    from engine.pose.dwpose.library import find_dwpose, missing_files_message, pose_library_dir
+    from engine.pose.dwpose.sessions import providers_for
+
+    if find_dwpose(model_dir) is None:
+        raise ModelError(missing_files_message(pose_library_dir()))
+    return {"pose_backend": "dwpose", "pose_provider": providers_for(device)[0]}

@@ -6,7 +6,7 @@ on this machine (``resolve_backend``). The code lives in engine.pose (engine.pos
 engine.pose.backends), which the engine itself imports without loading torch.
 """
 
-from engine.pose.backends import BACKENDS, dwpose_available, resolve_backend
+from engine.pose.backends import BACKENDS, backend_summary, dwpose_available, resolve_backend
 from engine.pose.dwpose.library import (
     DWPOSE_FILES,
     DWPOSE_REPO,
@@ -19,6 +19,6 @@ from engine.pose.dwpose.library import (
 )
 
 __all__ = [
-    "BACKENDS", "DWPOSE_FILES", "DWPOSE_REPO", "PoseModelFiles", "dwpose_available", "fetch_dwpose", "find_dwpose",
+    "BACKENDS", "DWPOSE_FILES", "backend_summary", "DWPOSE_REPO", "PoseModelFiles", "dwpose_available", "fetch_dwpose", "find_dwpose",
     "import_pose_models", "pose_library_dir", "resolve_backend", "verify_pose_models",
 ]

@@ -61,7 +61,12 @@ def test_gpu_requested_but_unavailable(tmp_path):
 
 
 def test_cpu_provider_is_reported(tmp_path):
-    backend = backends.open_backend("dwpose", _good_models(tmp_path / "m"), device="cpu")
+    folder = _good_models(tmp_path / "m")
+    assert backends.backend_summary("auto", folder, "cpu") == {"pose_backend": "dwpose", "pose_provider": "CPUExecutionProvider"}
+    assert backends.backend_summary("mediapipe", folder)["pose_backend"] == "mediapipe"
+    with pytest.raises(ModelError, match="import-pose"):
+        backends.backend_summary("dwpose", tmp_path / "empty")
+    backend = backends.open_backend("dwpose", folder, device="cpu")
     assert backend.info == {"pose_backend": "dwpose", "pose_provider": "CPUExecutionProvider", "extractor_version": 1, "pose_model_source": "folder"}
 
 
