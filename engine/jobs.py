@@ -139,7 +139,7 @@ class RenderJob:
         try:
             record = json.loads(path.read_text())
             version = int(record["format_version"])
-        except (ValueError, KeyError, TypeError, OSError) as exc:
+        except (ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
             raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
         if version > JOB_FORMAT_VERSION:
             raise InputError(f"{path} was written by a newer TalkingPose Studio (job format {version}); "
