@@ -148,6 +148,29 @@ def count_flops(size: int = 512, steps: int = 30, cfg: float = 3.5) -> dict:
     }
 
 
+def compile_check(components, settings, frames: int) -> dict:
+    """torch.compile of the denoising UNet: frames vs the default path, and s/frame after compiling."""
+    import copy
+
+    source, poses = inputs(settings.width, frames)
+    plain = AnimationPipeline.for_settings(copy.deepcopy(components), settings)
+    compiled = AnimationPipeline.for_settings(components, settings.replace(compile=True))
+    started = time.perf_counter()
+    render_ours(compiled, source, poses[:1], settings)
+    compile_s = time.perf_counter() - started
+    timings = {"plain": [], "compiled": []}
+    images = {}
+    for _ in range(2):  # interleaved
+        for name, pipeline in (("plain", plain), ("compiled", compiled)):
+            seconds, images[name] = timed(lambda: render_ours(pipeline, source, poses, settings), lambda: None)
+            timings[name].append(seconds / frames)
+    diff = max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(images["plain"], images["compiled"]))
+    plain_s, compiled_s = min(timings["plain"]), min(timings["compiled"])
+    return {"first_frame_with_compile_s": round(compile_s, 1), "seconds_per_frame_plain": round(plain_s, 4),
+            "seconds_per_frame_compiled": round(compiled_s, 4), "plain_over_compiled": round(plain_s / compiled_s, 3),
+            "max_pixel_diff": diff}
+
+
 def profile(pipeline, settings) -> None:
     """Top ops by self CPU time for one frame of ours and one of the baseline (to stderr)."""
     from torch.profiler import ProfilerActivity
@@ -178,8 +201,13 @@ def main() -> None:
     parser.add_argument("--flops-only", action="store_true", help="only the FLOP count (nothing is computed)")
     parser.add_argument("--attention-options", action="store_true", help="time the reference-attention variants")
     parser.add_argument("--profile", action="store_true", help="print the top ops of one frame each")
+    parser.add_argument("--compile-check", action="store_true", help="frames and s/frame with torch.compile vs without")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default on CPU: 1)")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
+    if args.threads or args.device == "cpu":
+        # on the shared 2-core machines 2 torch threads spin on each other: 5-10x slower than 1
+        torch.set_num_threads(args.threads or 1)
     if args.flops_only:
         print(json.dumps(count_flops(cfg=args.cfg), indent=2))
         return
@@ -194,7 +222,9 @@ def main() -> None:
               "torch_threads": torch.get_num_threads()}
     if args.profile:
         profile(pipeline, settings.replace(steps=min(args.steps, 5)))
-    if args.attention_options:
+    if args.compile_check:
+        report["compile"] = compile_check(build(args.arch), settings, frames)
+    elif args.attention_options:
         from attention_options import measure
 
         appearance = pipeline.encode_appearance(inputs(size, 1)[0], size, size)

@@ -62,13 +62,24 @@ def initial_components(config: TrainConfig, vae_folder: str | Path | None = None
         components.vae = _load_vae(Path(vae_source))
     if config.image_encoder:
         components.image_encoder = _load_image_encoder(Path(config.image_encoder))
-    fresh_start = config.init in ("tiny", "none", "demo-arch")
-    if config.pose_guider_init == "kaiming":
+    mode = pose_guider_mode(config)
+    if mode == "kaiming":
         components.pose_guider.init_kaiming(seed=config.seed)
-    elif fresh_start or config.pose_guider_init == "gaussian":
+    elif mode == "gaussian":
         components.pose_guider.init_gaussian(seed=config.seed)
     check_fits(components, config.size)
     return components.eval()
+
+
+def pose_guider_mode(config: TrainConfig) -> str:
+    """What happens to the Pose Guider: "kaiming", "gaussian" or "keep" (``pose_guider_init`` resolved).
+
+    Trained weights (``init`` names a model) keep theirs unless told otherwise; a fresh start has
+    nothing to keep, so "auto" and "keep" both mean the paper's Gaussian init there."""
+    fresh_start = config.init in ("tiny", "none", "demo-arch")
+    if config.pose_guider_init in ("auto", "keep"):
+        return "gaussian" if fresh_start else "keep"
+    return config.pose_guider_init
 
 
 def check_fits(components: Components, size: int) -> None:

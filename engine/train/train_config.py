@@ -28,7 +28,7 @@ from engine.errors import InputError, SettingsError
 INITS = ("none", "tiny", "demo-arch")
 LOSSES = ("l1", "mse")
 MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
-POSE_GUIDER_INITS = ("gaussian", "kaiming", "keep")
+POSE_GUIDER_INITS = ("auto", "gaussian", "kaiming", "keep")
 # What a finished model suggests to the renderer (the paper's inference settings).
 MODEL_DEFAULTS = {"steps": 30, "cfg": 3.5, "beta": 0.05}
 
@@ -99,10 +99,11 @@ class TrainConfig:
         ``[architecture]`` sizes), ``"tiny"`` (a few thousand parameters; for tests), or a model to
         fine-tune: a library model's name, ``"demo"``, a model folder or a released layout (its UNets,
         VAE and image encoder are the start).
-    pose_guider_init: ``"gaussian"`` (paper: Gaussian std 0.02, zero last layer), ``"kaiming"`` (He-normal
-        hidden layers, zero last layer: for small models trained from scratch, where the paper's init
-        leaves the pose signal ~1e4 times too weak) or ``"keep"`` (keep the init model's Pose Guider
-        when fine-tuning).
+    pose_guider_init: ``"auto"`` (the default: ``"keep"`` when ``init`` names trained weights, so a
+        fine-tune never throws away the learned Pose Guider; ``"gaussian"`` for a fresh start),
+        ``"gaussian"`` (paper: Gaussian std 0.02, zero last layer), ``"kaiming"`` (He-normal hidden
+        layers, zero last layer: for small models trained from scratch, where the paper's init leaves
+        the pose signal ~1e4 times too weak) or ``"keep"`` (keep the init model's Pose Guider).
     vae: ``""`` (the init model's VAE, or a random small one), a path to a VAE folder (diffusers
         AutoencoderKL), or ``"train"``: first train a small VAE on the data (``vae_steps`` steps).
     image_encoder: ``""`` (the init model's, or a random small CLIP) or a path to a CLIP vision folder.
@@ -135,7 +136,7 @@ class TrainConfig:
     data: str = "puppets"
     size: int = 128
     init: str = "demo-arch"
-    pose_guider_init: str = "gaussian"
+    pose_guider_init: str = "auto"
     vae: str = ""
     image_encoder: str = ""
     architecture: ArchitectureConfig = field(default_factory=ArchitectureConfig)

@@ -245,3 +245,29 @@ def test_small_vae_learns_and_its_scaling_factor_gives_unit_variance_latents(tmp
     loaded = AutoencoderKL.from_pretrained(tmp_path / "vae")
     assert loaded.config.scaling_factor == pytest.approx(vae.config.scaling_factor)
     assert all(torch.equal(a, b) for a, b in zip(vae.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_fine_tuning_keeps_the_trained_pose_guider_unless_told_otherwise(tmp_path):
+    from engine.models.components import tiny_components
+    from engine.train.model_init import pose_guider_mode
+    from engine.weights import save_model_folder
+
+    trained = tiny_components(seed=3)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for parameter in trained.pose_guider.parameters():
+            parameter.normal_(0, 0.3)  # as after training: the last layer is no longer zero
+    folder = save_model_folder(trained, tmp_path / "trained", "trained", resolution=(SIZE, SIZE))
+    expected = {k: v.clone() for k, v in trained.pose_guider.state_dict().items()}
+
+    assert TrainConfig().pose_guider_init == "auto"
+    kept = initial_components(tiny_config(init=str(folder)))
+    for key, value in kept.pose_guider.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+    assert pose_guider_mode(tiny_config(init=str(folder))) == "keep"
+
+    reset = initial_components(tiny_config(init=str(folder), pose_guider_init="gaussian"))
+    assert not reset.pose_guider.conv_out.weight.any()  # asked for: the paper's init, zero last layer
+    # a fresh start has nothing to keep: "auto" means the paper's init there
+    assert pose_guider_mode(tiny_config(init="tiny")) == "gaussian"
+    assert not initial_components(tiny_config(init="tiny")).pose_guider.conv_out.weight.any()
