@@ -69,6 +69,7 @@ class FakeBackend:
         self.lock = threading.Lock()
         self.person_detector_sees_puppets = True  # False: like MediaPipe, which finds no person in a drawn puppet
         self.fail_prepare: Exception | None = None  # raised while a job analyses its driving video
+        self.demo_defaults: dict | None = None  # e.g. {"steps": 15, "cfg": 1.5, "resolution": (128, 128)}
 
     def _log(self, *call) -> None:
         with self.lock:
@@ -82,7 +83,10 @@ class FakeBackend:
     def list_model_cards(self, verified):
         from studio.gui.viewmodels.models import ModelCard
 
-        return [ModelCard("demo", "puppet", (128, 128), 15_000_000, {"steps": 15, "cfg": 1.5, "beta": 0.05}, bundled=True),
+        # the demo's card keeps the factory settings, so tests start from RenderSettings' defaults
+        demo = self.demo_defaults or {}
+        return [ModelCard("demo", "puppet", demo.get("resolution", (512, 512)), 15_000_000,
+                          {k: v for k, v in demo.items() if k != "resolution"}, bundled=True),
                 ModelCard("tiny", "tiny", (64, 96), 1_000, {"steps": 4, "cfg": 2.0}, notes="A tiny test model. Two.",
                           license="MIT")]
 

@@ -179,10 +179,26 @@ def test_choosing_a_model_applies_its_defaults_and_shows_its_card(qtbot, window)
     assert panel.model_card.text() == "A tiny test model. License: MIT."
     panel.model_combo.activated.emit(panel.model_combo.findText("demo"))
     values = model.settings.values()
-    assert (values["steps"], values["cfg"], values["beta"], values["width"], values["height"]) == (15, 1.5, 0.05, 128, 128)
-    assert panel.model_card.text().startswith("Made for the bundled puppets")
+    assert (values["model"], values["width"], values["height"]) == ("demo", 512, 512)
+    assert panel.model_card.text() == ("Made for the bundled puppets; real people need released weights — "
+                                       "see Models ▸ Manage.")
     window.menu_actions["undo"].trigger()  # one undo step per model choice
-    assert (model.settings.get("model"), model.settings.get("steps")) == ("tiny", 4)
+    assert (model.settings.get("model"), model.settings.get("width"), model.settings.get("steps")) == ("tiny", 64, 4)
+
+
+def test_a_fresh_start_uses_the_demo_models_own_defaults(qtbot, fake_backend):
+    fake_backend.demo_defaults = {"steps": 15, "cfg": 1.5, "beta": 0.05, "resolution": (128, 128)}
+    fresh = StudioModel(fake_backend, Prefs())
+    wait_until(qtbot, lambda: fresh.library.cards)
+    values = fresh.settings.values()
+    assert (values["steps"], values["cfg"], values["width"], values["height"]) == (15, 1.5, 128, 128)
+    assert not fresh.dirty and fresh.history.stack.count() == 0
+    fresh.shutdown()
+    restored = StudioModel(fake_backend, Prefs())
+    restored.settings.set(steps=40)  # a session's own settings are never replaced by the model's defaults
+    wait_until(qtbot, lambda: restored.library.cards)
+    assert (restored.settings.get("steps"), restored.settings.get("width")) == (40, 512)
+    restored.shutdown()
 
 
 def test_a_video_dropped_on_the_source_panel_becomes_the_driving_video(qtbot, window, media):

@@ -14,8 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.gui.worker import Worker, start_worker
 
-DEMO_CARD = ("Made for the bundled puppets (resources/samples); real people need released weights — "
-             "see Models ▸ Manage.")
+DEMO_CARD = "Made for the bundled puppets; real people need released weights — see Models ▸ Manage."
 KNOWN_DOWNLOADS = ("talkingpose", "animate-anyone")  # engine.weights.fetch.KNOWN_MODELS, listed without importing torch
 
 

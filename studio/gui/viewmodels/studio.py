@@ -58,6 +58,7 @@ class StudioModel(QObject):
         self.last_error = ""
         self.presets: dict = {}
         self._pending_project: Project | None = None
+        self._defaults_checked = False  # the first model list applies the model's defaults to a fresh start
         for part in (self.source, self.driving, self.preview, self.queue, self.library):
             part.error.connect(self._report_error)
         for part in (self.preview, self.queue, self.library):
@@ -94,20 +95,28 @@ class StudioModel(QObject):
             self.settings.models = list(dict.fromkeys(["demo", *names]))
             self.lists_changed.emit()
         self.settings.set_model_card(self.library.card_text(self.settings.get("model")))
+        if not self._defaults_checked and self.library.cards:
+            self._defaults_checked = True
+            if self.settings.values() == SettingsModel().values():  # untouched factory settings: a fresh start
+                with self.history.paused():
+                    self._apply_model_defaults(self.settings.get("model"))
 
     def choose_model(self, name: str) -> None:
         """The user picked a model: its own defaults (size, steps, guidance, steadiness) and its card."""
-        card = self.library.card(name)
         self.history.stack.beginMacro(f"choose the model {name}")
         try:
             self.settings.set(model=name)
-            if card is not None:
-                changes = {key: card.defaults[key] for key in ("steps", "cfg", "beta") if key in card.defaults}
-                changes["width"], changes["height"] = card.resolution
-                self.settings.set(**changes)
+            self._apply_model_defaults(name)
         finally:
             self.history.stack.endMacro()
         self.settings.set_model_card(self.library.card_text(name))
+
+    def _apply_model_defaults(self, name: str) -> None:
+        card = self.library.card(name)
+        if card is not None:
+            changes = {key: card.defaults[key] for key in ("steps", "cfg", "beta") if key in card.defaults}
+            changes["width"], changes["height"] = card.resolution
+            self.settings.set(**changes)
 
     # --- inputs ----------------------------------------------------------------------------------
     def open_source(self, path: str | Path) -> Worker:

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.model = model
         self.setAcceptDrops(True)
-        self.resize(1400, 880)
+        self._fit_to_screen(1400, 880)
         self.dialogs: dict[str, QWidget] = {}
 
         self.source_panel = SourcePanel(model.source, model.open_source, lambda: model.prefs.last_dir, model.open_any)
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.render_button.setToolTip("Render the in/out range with the current settings to a file (Ctrl+R)")
         self.render_button.clicked.connect(self.queue_render)
 
-        left = QSplitter(Qt.Orientation.Vertical)
+        self.left_splitter = left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.source_panel)
         # Settings fit without scrolling at 1200x800; only a smaller window scrolls them.
         self.settings_scroll = QScrollArea()
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.queue_dock.setWidget(self.queue_panel)
         self.queue_panel.setMinimumHeight(120)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.queue_dock)
-        self.resizeDocks([self.queue_dock], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.queue_dock], [150], Qt.Orientation.Vertical)
 
         self.menu_actions = build_menus(self)
         self.overlay_action = self.menu_actions["overlay"]
@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         model.project_changed.connect(self._project_changed)
         model.dirty_changed.connect(lambda dirty: self.update_title())
         model.lists_changed.connect(self.settings_panel.refresh_models)
+        model.lists_changed.connect(self.fit_settings)
+        model.settings.changed.connect(lambda name: name == "model_card" and self.fit_settings())
         model.recent_changed.connect(self._refresh_recent)
         for signal in (model.source.changed, model.driving.changed, model.queue.entries_changed,
                        model.queue.entry_changed, model.preview.changed):
@@ -134,6 +136,25 @@ class MainWindow(QMainWindow):
         self.update_actions()
         self.update_title()
         self.statusBar().showMessage("Open a source image and a driving video to begin.")
+
+    # --- layout ---------------------------------------------------------------------------------
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            width, height = min(width, screen.width()), min(height, screen.height())
+        self.resize(width, height)
+
+    def fit_settings(self) -> None:
+        """Give the settings all the height they need (no scroll bar); the source picture takes the rest."""
+        total = sum(self.left_splitter.sizes())
+        need = self.settings_panel.sizeHint().height() + 2
+        if total > 0:
+            source = max(self.source_panel.minimumSizeHint().height(), total - need)
+            self.left_splitter.setSizes([source, total - source])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_settings()
 
     # --- state shown in the chrome ------------------------------------------------------------------
     def update_title(self) -> None:
