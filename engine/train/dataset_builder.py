@@ -26,12 +26,12 @@ import numpy as np
 from engine.cancel import CancelToken, check
 from engine.errors import InputError, OutputError
 from engine.fsutil import atomic_write_bytes
+from engine.inputs import VIDEO_SUFFIXES
 from engine.pose.keypoints import PoseSequence
 
 INDEX_NAME = "index.json"
 FRAME_PATTERN = "{:06d}.jpg"
 FORMAT_VERSION = 1
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 JPEG_QUALITY = 95
 CONFIDENT = 0.3  # as the pose drawing: points below this are "not found"
 NECK, R_SHOULDER, L_SHOULDER = 1, 2, 5
