@@ -55,3 +55,17 @@ def cli(capsys):
         return code, out, [line for line in err.splitlines() if line.startswith("error:")]
 
     return run
+
+
+@pytest.fixture
+def valid_inputs(tmp_path) -> tuple[Path, Path]:
+    """A source image and a pose file with a person in every frame: both pass the input checks,
+    so whatever a test breaks besides them is what gets reported."""
+    import cv2
+    import numpy as np
+
+    source, poses = tmp_path / "src.png", tmp_path / "poses.npz"
+    cv2.imwrite(str(source), np.full((96, 96, 3), 128, np.uint8))
+    np.savez(poses, body=np.full((2, 18, 3), 0.5, np.float32), hands=np.zeros((2, 2, 21, 3), np.float32),
+             face=np.zeros((2, 68, 3), np.float32), fps=np.float64(25), width=np.int64(64), height=np.int64(64))
+    return source, poses

@@ -303,15 +303,11 @@ def test_200_malformed_files_are_each_refused_with_one_line_and_the_right_exit_c
 
 
 @pytest.mark.parametrize("index", [0, 45, 80, 130, 170, 190], ids=["image", "video", "npz", "json", "toml", "csv"])
-def test_one_of_each_kind_through_the_cli(cases, index, tmp_path, good_video, cli):
-    import cv2
-
+def test_one_of_each_kind_through_the_cli(cases, index, tmp_path, cli, valid_inputs):
     rng = np.random.default_rng(SEED + index)
     kind = cases[index][0]
     path = _write(cases[index], index, tmp_path, rng)
-    source, driving, out = tmp_path / "src.png", tmp_path / "drive.mkv", tmp_path / "out.mp4"
-    cv2.imwrite(str(source), np.full((96, 96, 3), 128, np.uint8))
-    driving.write_bytes(good_video)
+    (source, driving), out = valid_inputs, tmp_path / "out.mp4"
     animate = ("animate", "-o", out, "--model", "no-such-model", "--quiet")
     argv = {
         "image": (*animate, path, driving), "video": (*animate, source, path), "npz": (*animate, source, path),

@@ -99,17 +99,10 @@ def test_hostile_batch_files_are_one_line(tmp_path, cli, name, text):
     assert code == 2 and len(errors) == 1 and name in errors[0]
 
 
-def test_animate_with_a_deeply_nested_model_json_is_a_model_error(model_folder, tmp_path, cli):
-    import cv2
-    import numpy as np
-
+def test_animate_with_a_deeply_nested_model_json_is_a_model_error(model_folder, tmp_path, cli, valid_inputs):
+    source, driving = valid_inputs
     (model_folder / "model.json").write_text("[" * DEEP + "]" * DEEP)
-    cv2.imwrite(str(tmp_path / "src.png"), np.full((96, 96, 3), 128, np.uint8))
-    body = np.full((2, 18, 3), 0.5, np.float32)  # a person in both frames, so the inputs pass their checks
-    driving = tmp_path / "poses.npz"
-    np.savez(driving, body=body, hands=np.zeros((2, 2, 21, 3), np.float32), face=np.zeros((2, 68, 3), np.float32),
-             fps=np.float64(25), width=np.int64(64), height=np.int64(64))
 
-    code, _, errors = cli("animate", tmp_path / "src.png", driving, "-o", tmp_path / "out.mp4", "--model", model_folder, "--quiet")
+    code, _, errors = cli("animate", source, driving, "-o", tmp_path / "out.mp4", "--model", model_folder, "--quiet")
 
     assert code == 3 and len(errors) == 1 and "model.json" in errors[0] and "levels deep" in errors[0]

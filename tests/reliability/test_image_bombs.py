@@ -12,7 +12,6 @@ import pytest
 
 from engine.errors import InputError
 from engine.video.reader import MAX_IMAGE_PIXELS, read_image
-from tests.synthetic_media import colour_blocks, write_lossless_video
 
 
 def png_claiming(path: Path, width: int, height: int) -> Path:
@@ -41,8 +40,8 @@ def test_an_image_at_the_limit_is_not_refused_for_its_size(tmp_path):
         read_image(png_claiming(tmp_path / "big.png", 7_071, 7_071))
 
 
-def test_animate_with_a_bomb_source_exits_2_with_one_line(tmp_path, cli):
-    driving = write_lossless_video(tmp_path / "drive.mkv", [colour_blocks(i) for i in range(3)])
+def test_animate_with_a_bomb_source_exits_2_with_one_line(tmp_path, cli, valid_inputs):
+    driving = valid_inputs[1]
     bomb = png_claiming(tmp_path / "bomb.png", 100_000, 100_000)
 
     code, _, errors = cli("animate", bomb, driving, "-o", tmp_path / "out.mp4", "--model", "no-such-model", "--quiet")

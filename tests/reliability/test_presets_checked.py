@@ -64,17 +64,11 @@ def test_a_broken_user_preset_is_listed_as_broken_and_refused_by_name(tmp_path, 
         load_preset("slashy")
 
 
-def test_animate_with_a_broken_preset_exits_2_before_rendering(tmp_path, cli):
-    import numpy as np
-    import cv2
-
-    from tests.synthetic_media import colour_blocks, write_lossless_video
-
-    cv2.imwrite(str(tmp_path / "src.png"), np.full((96, 96, 3), 128, np.uint8))
-    driving = write_lossless_video(tmp_path / "drive.mkv", [colour_blocks(i) for i in range(3)])
+def test_animate_with_a_broken_preset_exits_2_before_rendering(tmp_path, cli, valid_inputs):
+    source, driving = valid_inputs
     (tmp_path / "bad.toml").write_text(GOOD.replace('crf = "20"', 'crf = "-5"'))
 
-    code, _, errors = cli("animate", tmp_path / "src.png", driving, "-o", tmp_path / "out.mp4",
+    code, _, errors = cli("animate", source, driving, "-o", tmp_path / "out.mp4",
                           "--preset", tmp_path / "bad.toml", "--model", "no-such-model", "--quiet")
 
     assert code == 2 and len(errors) == 1 and "bad.toml: video.options.crf" in errors[0]

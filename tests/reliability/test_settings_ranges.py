@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-
-from tests.synthetic_media import colour_blocks, write_lossless_video
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    import cv2
-
-    cv2.imwrite(str(tmp_path / "src.png"), np.full((96, 96, 3), 128, np.uint8))
-    return tmp_path / "src.png", write_lossless_video(tmp_path / "drive.mkv", [colour_blocks(i) for i in range(3)])
 
 
 @pytest.mark.parametrize(
@@ -21,8 +10,8 @@ def inputs(tmp_path):
     [("--seed", str(2**64), "seed"), ("--seed", str(2**63), "seed"), ("--cfg", "inf", "cfg"), ("--cfg", "nan", "cfg"),
      ("--cfg", "1e9", "cfg"), ("--beta", "nan", "beta"), ("--steps", "100000", "steps"), ("--size", "8192x8192", "size")],
 )
-def test_out_of_range_numbers_exit_2_before_the_model_loads(inputs, tmp_path, cli, option, value, field):
-    source, driving = inputs
+def test_out_of_range_numbers_exit_2_before_the_model_loads(valid_inputs, tmp_path, cli, option, value, field):
+    source, driving = valid_inputs
     # an unknown model would be exit 3: exit 2 shows the number was refused before any model was looked up
     code, _, errors = cli("animate", source, driving, "-o", tmp_path / "out.mp4", "--model", "no-such-model",
                           option, value, "--quiet")
