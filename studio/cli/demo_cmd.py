@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     request = argparse.Namespace(
         source=SAMPLE_SOURCE, driving=SAMPLE_DRIVING, output=args.output, model="demo", preset=None,
         beta=None, steps=None, cfg=None, seed=None, size=None, device=args.device, dtype=args.dtype,
-        start=None, end=None if args.frames is None else str(args.frames), fps=None, smooth=None,
+        start=None, end=None if args.frames is None else f"{args.frames}f", fps=None, smooth=None,
         no_align=True, no_audio=True, work_dir=None, resume=True,
     )
     _forget_other_demo_render(Path(args.output).expanduser().absolute(), args.frames)

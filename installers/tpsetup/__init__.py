@@ -1,0 +1,1 @@
+"""The installer behind installers/install.py (standard library only)."""
