@@ -49,13 +49,13 @@ class PoseStream:
         smooth: One-Euro strength applied to what :meth:`get` returns (the cache stays raw).
         backend, pose_model, device: the pose backend, as for ``extract_poses``.
         max_ahead: frames the producer may run past the newest frame asked for (None: no limit).
-        chunk_frames: frames per chunk (detector restart and cache file).
+        chunk_frames: frames per chunk (backend reset and cache file); None: ``CHUNK_FRAMES``.
     """
 
     def __init__(
         self, video: str | Path, cache_dir: str | Path | None = None, *, smooth: float = 0.0,
         backend: str = "auto", pose_model: str | Path | None = None, device: str = "auto",
-        max_ahead: int | None = DEFAULT_MAX_AHEAD, chunk_frames: int = CHUNK_FRAMES,
+        max_ahead: int | None = DEFAULT_MAX_AHEAD, chunk_frames: int | None = None,
     ):
         from engine.pose import backends
         from engine.pose.extract import ANALYSIS_MAX_SIDE, pose_cache_path
@@ -66,7 +66,7 @@ class PoseStream:
         self.expected_frames = max(1, int(info.frame_count))
         self.fingerprint = reader.video_fingerprint(self.video)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.max_ahead, self.chunk_frames = max_ahead, chunk_frames
+        self.max_ahead, self.chunk_frames = max_ahead, chunk_frames or CHUNK_FRAMES
         self.identity = backends.backend_identity(backend, pose_model)
         self._backend_args = (self.identity["pose_backend"], pose_model, device)
         # DWPose resizes each full frame itself, as the official code does (same rule as extract_poses)
