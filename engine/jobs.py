@@ -8,10 +8,8 @@ hash) equals what made the frames already on disk. The GUI and the CLI build a j
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +17,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from engine import __version__
 from engine.cancel import CancelToken
 from engine.config import RenderSettings
 from engine.errors import InputError, OutputError, StudioError
 from engine.events import Done, Event, FrameReady, Message
 from engine.inputs import DrivingInfo, SourceInfo, check_not_an_input, check_output, inspect_driving, inspect_source
 
-from engine.workdir import JOB_FILE, POSES_DIR, WorkDir, frame_facts
+from engine.workdir import JOB_FILE, POSES_DIR, WorkDir, frame_facts, model_fingerprint, software_versions
 
 JOB_FORMAT_VERSION = 2
 TINY_MODEL = "builtin:tiny"  # random tiny components: tests and benchmarks only
@@ -60,14 +57,6 @@ class JobSpec:
             model=data.get("model", "demo"), start=int(data.get("start", 0)), end=data.get("end"),
             align=bool(data.get("align", True)), smooth=float(data.get("smooth", 0.0)), fps=data.get("fps"),
         )
-
-
-def model_fingerprint(loaded: Any) -> str:
-    """A short id of a loaded model's weights: the checksums its model.json lists ("" if none)."""
-    files = getattr(getattr(loaded, "info", None), "files", None) or {}
-    if not files:
-        return ""
-    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:32]
 
 
 class RenderJob:
@@ -115,7 +104,7 @@ class RenderJob:
         check_not_an_input(work_dir, (source.path, driving.path))
         fingerprints = {"source": video_fingerprint(source.path), "driving": video_fingerprint(driving.path)}
         record = {"format_version": JOB_FORMAT_VERSION, "spec": spec.to_dict(), "fingerprints": fingerprints,
-                  "model_hash": model_hash, "software": _versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                  "model_hash": model_hash, "software": software_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         job = cls(work_dir, spec, record)
         job.files.lock(create=True)
         try:
@@ -392,10 +381,3 @@ def _export_reason(out: Path, error: OutputError) -> str:
     if out.parent.is_dir() and not os.access(out.parent, os.W_OK):
         return f"cannot write {out}: its folder is not writable"
     return str(error).split(";")[0]
-
-
-def _versions() -> dict:
-    import diffusers
-    import torch
-
-    return {"studio": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__, "python": platform.python_version()}

@@ -13,7 +13,9 @@ methods. Layout (see docs/architecture.md, "The work dir")::
 
 from __future__ import annotations
 
+import hashlib
 import json
+import platform
 import shutil
 from pathlib import Path
 
@@ -131,6 +133,25 @@ def frame_facts(record: dict) -> dict:
     fingerprints = record["fingerprints"]
     return {**settings, **spec, "source file": fingerprints["source"], "driving file": fingerprints["driving"],
             "model weights": record.get("model_hash", "")}
+
+
+def model_fingerprint(loaded) -> str:
+    """A short id of a loaded model's weights: the checksums its model.json lists ("" if none)."""
+    files = getattr(getattr(loaded, "info", None), "files", None) or {}
+    if not files:
+        return ""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def software_versions() -> dict:
+    """What made a job's frames, for its record (bug reports; not compared on resume)."""
+    import diffusers
+    import torch
+
+    from engine import __version__
+
+    return {"studio": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__,
+            "python": platform.python_version()}
 
 
 def read_json(path: Path) -> dict | None:
