@@ -211,6 +211,8 @@ def remove(args: argparse.Namespace, ctx: Context, prefix: Path) -> int:
         print("Nothing was changed.")
         return 1
     removed = uninstall(manifest, purge)
+    if args.purge and prefix.is_dir() and not any(prefix.iterdir()):  # it held only the library
+        prefix.rmdir()
     print(f"Removed {len(removed)} item(s).")
     if library.is_dir() and not args.purge:
         print(f"Kept your model library at {library} (remove it with --uninstall --purge).")
