@@ -21,7 +21,14 @@ from engine.config import RenderSettings
 from engine.errors import ModelError, OutputError, SettingsError
 from engine.models.components import COMPONENT_NAMES, INFERENCE_SCHEDULER_CONFIG, Components
 from engine.textfiles import inside, load_json
-from engine.weights.checkpoints import check_clip_folder, check_diffusers_folder, load_clip_folder, load_diffusers_folder
+from engine.weights.checkpoints import (
+    DIFFUSERS_WEIGHT_NAMES,
+    TRANSFORMERS_WEIGHT_NAMES,
+    check_clip_folder,
+    check_diffusers_folder,
+    load_clip_folder,
+    load_diffusers_folder,
+)
 from engine.weights.safe_load import sha256_file
 
 FORMAT_VERSION = 1
@@ -259,6 +266,10 @@ def check_model_weights(folder: Path, info: ModelInfo) -> list[str]:
     for name in COMPONENT_NAMES:
         try:
             component = inside(folder, name, what=str(folder / MODEL_JSON), error=ModelError)
+            candidates = TRANSFORMERS_WEIGHT_NAMES if name == "image_encoder" else DIFFUSERS_WEIGHT_NAMES
+            used = next((f"{name}/{file}" for file in candidates if (component / file).is_file()), None)
+            if used is not None and used not in info.files:  # the file loading would read was never checksummed
+                raise ModelError(f"{folder / used} is not listed in model.json; re-import or re-fetch the model")
             if name == "image_encoder":
                 check_clip_folder(component, _DTYPES[info.dtype])
             else:

@@ -3,9 +3,11 @@ a model.json with unusable values is a model error (exit 3) that names model.jso
 
 from __future__ import annotations
 
+import json
 import struct
 
 import pytest
+import torch
 from safetensors.torch import load_file, save_file
 
 from tests.reliability.conftest import edit_model_json, rehash
@@ -32,7 +34,7 @@ def _drop_one(path):
 def _cast_one(path):
     tensors = load_file(str(path))
     name = next(name for name, tensor in tensors.items() if tensor.is_floating_point())
-    tensors[name] = tensors[name].to(dtype=__import__("torch").int32)
+    tensors[name] = tensors[name].to(dtype=torch.int32)
     save_file(tensors, str(path))
     return name
 
@@ -107,3 +109,15 @@ def test_header_reader_agrees_with_safetensors(model_folder):
     pickled = model_folder / "weights.pth"
     torch.save(tensors, pickled)
     assert read_tensor_specs(pickled) == specs
+
+
+def test_weights_that_model_json_does_not_list_are_refused(model_folder, tmp_path, cli):
+    # listing only the configs would let an import copy no weights and a load read unchecked ones
+    rehash(model_folder)
+    data = json.loads((model_folder / "model.json").read_text())
+    del data["files"][VAE_WEIGHTS]
+    (model_folder / "model.json").write_text(json.dumps(data))
+
+    code, _, errors = cli("models", "--library", tmp_path / "library", "import", model_folder, "--name", "x")
+
+    assert code == 3 and len(errors) == 1 and f"{model_folder / VAE_WEIGHTS} is not listed in model.json" in errors[0]
