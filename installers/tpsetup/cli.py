@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None, context: Context | None = None) -> int:
         machine.check_python(ctx.python_version)
         if args.make_wheelhouse:
             return make_wheelhouse(args, ctx)
-        prefix = Path(os.path.abspath(args.prefix or _installed_prefix(args) or machine.default_prefix(ctx.system, ctx.env, ctx.home)))
+        chosen = args.prefix or _installed_prefix(args) or machine.default_prefix(ctx.system, ctx.env, ctx.home)
+        prefix = Path(os.path.abspath(os.path.expanduser(str(chosen))))
         return remove(args, ctx, prefix) if args.uninstall else install(args, ctx, prefix)
     except InstallError as error:
         print(f"install.py: {error}", file=sys.stderr)
@@ -158,6 +159,9 @@ def install(args: argparse.Namespace, ctx: Context, prefix: Path) -> int:
     print(f"\n{APP_TITLE} is installed. Start it from your applications menu, or open {items[0].path}")
     print(f"Command line: {prefix / 'bin' / 'studio-cli'} demo")
     print(f"Uninstall:    python3.11 {prefix / 'installer' / 'install.py'} --uninstall")
+    local_bin = str(Path(ctx.home) / ".local" / "bin")
+    if ctx.system == "Linux" and local_bin not in (ctx.path or "").split(os.pathsep):
+        print(f"Note: {local_bin} is not on your PATH; add it to run 'studio' and 'studio-cli' by name.")
     return 0
 
 

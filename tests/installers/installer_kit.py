@@ -32,7 +32,14 @@ class FakeBackend:
             script.chmod(0o755)
 
     def download(self, dest: Path, args: list[str]) -> None:
+        """Writes an empty wheel for each requirement, as ``pip download`` would write real ones."""
         self.calls.append(("download", *args))
+        requirements = [arg for arg in args if "==" in arg]
+        if "-r" in args:
+            requirements += Path(args[args.index("-r") + 1]).read_text().split()
+        for requirement in requirements:
+            name, version = requirement.split("==")
+            (dest / f"{name.replace('-', '_')}-{version}-py3-none-any.whl").write_bytes(b"")
 
     def build_wheel(self, project: Path, dest: Path) -> None:
         self.calls.append(("wheel", str(project)))

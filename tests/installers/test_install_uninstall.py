@@ -100,3 +100,14 @@ def test_wheelhouse_install_is_offline_and_installs_the_project_from_it(tmp_path
     installs = [call for call in fake_backend.calls if call[0] == "install"]
     assert all(call[1:4] == ("--no-index", "--find-links", str(wheels)) for call in installs)
     assert installs[-1][-1] == "talkingpose-studio" and not any(call[0] == "wheel" for call in fake_backend.calls)
+
+
+def test_make_wheelhouse_then_install_from_it_offline(tmp_path, make_context, fake_backend, capsys):
+    wheels = tmp_path / "wheels"
+    assert cli.main(["--make-wheelhouse", str(wheels), "--torch", "cuda"], make_context()) == 0
+    downloads = [call for call in fake_backend.calls if call[0] == "download"]
+    assert downloads[0][1:] == ("--index-url", "https://download.pytorch.org/whl/cu128", "torch==2.13.0")
+    assert f"Wheelhouse ready: {wheels}" in capsys.readouterr().out
+    fake_backend.calls.clear()
+    assert cli.main(["--prefix", str(tmp_path / "app"), "--wheels", str(wheels), "--torch", "cuda", "--yes"], make_context()) == 0
+    assert [call[0] for call in fake_backend.calls] == ["venv", "install", "install", "install"]
