@@ -13,7 +13,7 @@ import importlib.resources
 import os
 import shutil
 import tempfile
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 PACKAGE = "talkingpose_resources"
@@ -60,13 +60,16 @@ def _extracted(root: Traversable, relative: str) -> Path:
     cache = Path(os.environ.get("TALKINGPOSE_RESOURCE_CACHE") or Path(tempfile.gettempdir()) / "talkingpose-resources")
     target = cache.joinpath(_version(), *_parts(relative))
     if not target.exists() and (node.is_dir() or node.is_file()):
+        # Extract beside the target and rename: a reader never sees a half-written folder.
         partial = target.with_name(target.name + f".partial-{os.getpid()}")
         _copy_tree(node, partial)
-        partial.parent.mkdir(parents=True, exist_ok=True)
         try:
             partial.rename(target)
         except OSError:  # another process extracted it first
-            shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+            if partial.is_dir():
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                partial.unlink(missing_ok=True)
     return target
 
 
