@@ -161,8 +161,8 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
     start = parse_time(args.start, "start") if args.start is not None else None
     end = parse_time(args.end, "end") if args.end is not None else None
     smooth = float(args.smooth if args.smooth is not None else config.get("smooth", 0.0))
-    if not smooth >= 0:
-        raise SettingsError("smooth", f"must be 0 or more (got {smooth})")
+    if not 0 <= smooth < float("inf"):  # NaN fails both comparisons
+        raise SettingsError("smooth", f"must be a finite number, 0 or more (got {smooth})")
     if args.fps is not None and not 0 < args.fps < 1000:
         raise SettingsError("fps", f"must be a positive number below 1000 (got {args.fps})")
 

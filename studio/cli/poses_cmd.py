@@ -44,8 +44,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``poses`` and return the exit code."""
     started = time.perf_counter()
-    if not args.smooth >= 0:
-        raise SettingsError("smooth", f"must be 0 or more (got {args.smooth})")
+    if not 0 <= args.smooth < float("inf"):  # NaN fails both comparisons
+        raise SettingsError("smooth", f"must be a finite number, 0 or more (got {args.smooth})")
     from engine.inputs import inspect_driving
 
     driving = inspect_driving(args.driving)

@@ -8,7 +8,8 @@ import pytest
 @pytest.mark.parametrize(
     "option, value, field",
     [("--seed", str(2**64), "seed"), ("--seed", str(2**63), "seed"), ("--cfg", "inf", "cfg"), ("--cfg", "nan", "cfg"),
-     ("--cfg", "1e9", "cfg"), ("--beta", "nan", "beta"), ("--steps", "100000", "steps"), ("--size", "8192x8192", "size")],
+     ("--cfg", "1e9", "cfg"), ("--beta", "nan", "beta"), ("--steps", "100000", "steps"), ("--size", "8192x8192", "size"),
+     ("--smooth", "inf", "smooth"), ("--smooth", "nan", "smooth")],
 )
 def test_out_of_range_numbers_exit_2_before_the_model_loads(valid_inputs, tmp_path, cli, option, value, field):
     source, driving = valid_inputs
