@@ -10,8 +10,8 @@ Baseline = bench/official_replica.py: the official code's per-frame work (CLIP, 
 ReferenceNet at batch 2 every frame; reference keys for every CFG row, then plain attention
 recomputed for the uncond rows). Ours: appearance once per job, uncond row plain from the start.
 Both render the same frames (checked: ``max_pixel_diff_baseline_vs_ours``). Timings are interleaved
-(ours, baseline, ours, baseline, ...) and the medians of ``--repeats`` runs are compared; seconds
-per frame = whole render / frames, so ours also pays its once-per-job appearance here.
+frame by frame (ours, baseline, baseline, ours, ...) and the medians of ``--repeats`` renders are
+compared; seconds per frame = render time / frames, so ours also pays its once-per-job appearance.
 FLOPs are counted at SD1.5's real size (512x512, 30 steps, CFG 3.5) on the meta device: nothing runs.
 """
 
@@ -67,7 +67,9 @@ def timed(fn, sync) -> tuple[float, list]:
 
 
 def compare(pipeline, settings, frames: int, repeats: int, sync) -> dict:
-    """Interleaved timings of ours and the official replica, and their frame difference."""
+    """Ours vs the official replica, interleaved frame by frame (ours k, baseline k, baseline k+1,
+    ours k+1, ...: the order flips every frame), medians over ``repeats`` renders; and their frame
+    difference. Ours' first frame carries its once-per-job appearance encoding."""
     replica = OfficialReplica(pipeline)
     source, poses = inputs(settings.width, frames)
     warm = settings.replace(steps=2)
@@ -75,11 +77,21 @@ def compare(pipeline, settings, frames: int, repeats: int, sync) -> dict:
     list(render_official(replica, source, poses[:1], warm))
     ours_s, base_s, diff = [], [], 0
     for _ in range(repeats):
-        t_ours, ours = timed(lambda: render_ours(pipeline, source, poses, settings), sync)
-        t_base, base = timed(lambda: render_official(replica, source, poses, settings), sync)
-        ours_s.append(t_ours / frames)
-        base_s.append(t_base / frames)
-        diff = max(diff, max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(ours, base)))
+        streams = {
+            "ours": (e.image for e in pipeline.render(source, poses, settings, overlap_decode=False) if isinstance(e, FrameReady)),
+            "baseline": render_official(replica, source, poses, settings),
+        }
+        seconds = {"ours": 0.0, "baseline": 0.0}
+        images = {"ours": [], "baseline": []}
+        for k in range(frames):
+            for name in (("ours", "baseline") if k % 2 == 0 else ("baseline", "ours")):
+                started = time.perf_counter()
+                images[name].append(next(streams[name]))
+                sync()
+                seconds[name] += time.perf_counter() - started
+        ours_s.append(seconds["ours"] / frames)
+        base_s.append(seconds["baseline"] / frames)
+        diff = max(diff, max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(images["ours"], images["baseline"])))
     return {
         "seconds_per_frame_ours": round(statistics.median(ours_s), 4),
         "seconds_per_frame_baseline": round(statistics.median(base_s), 4),
@@ -171,6 +183,20 @@ def compile_check(components, settings, frames: int) -> dict:
             "max_pixel_diff": diff}
 
 
+def memory_flatness(pipeline, settings, frames: int) -> dict:
+    """RSS at frame 100 and at the last frame of a 1-step render: memory must not grow with length."""
+    source, _ = inputs(settings.width, 1)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (settings.height, settings.width, 3), dtype=np.uint8)
+    poses = (np.roll(base, k, axis=1) for k in range(frames))  # a generator: no list of frames kept
+    memory = {}
+    for event in pipeline.render(source, poses, settings.replace(steps=1), overlap_decode=False):
+        if isinstance(event, FrameReady) and event.index + 1 in (100, frames):
+            memory[event.index + 1] = rss_mb()
+    return {f"rss_mb_at_frame_{k}": round(v, 1) for k, v in memory.items()} | {
+        f"rss_growth_mb_100_to_{frames}": round(memory[frames] - memory[100], 2)}
+
+
 def profile(pipeline, settings) -> None:
     """Top ops by self CPU time for one frame of ours and one of the baseline (to stderr)."""
     from torch.profiler import ProfilerActivity
@@ -194,7 +220,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=None, help="frames per render (default: 8 tiny, 3 sd15)")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--cfg", type=float, default=3.5)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved renders per side (default: 5 tiny, 3 sd15)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="fp32")
     parser.add_argument("--no-flops", action="store_true", help="skip the FLOP count at 512x512")
@@ -202,6 +228,7 @@ def main() -> None:
     parser.add_argument("--attention-options", action="store_true", help="time the reference-attention variants")
     parser.add_argument("--profile", action="store_true", help="print the top ops of one frame each")
     parser.add_argument("--compile-check", action="store_true", help="frames and s/frame with torch.compile vs without")
+    parser.add_argument("--flat-frames", type=int, default=0, help="also render N 1-step frames and report RSS growth (N > 100)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default on CPU: 1)")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -213,6 +240,7 @@ def main() -> None:
         return
     size = args.size or (128 if args.arch == "sd15" else 64)
     frames = args.frames or (3 if args.arch == "sd15" else 8)
+    args.repeats = args.repeats or (3 if args.arch == "sd15" else 5)
     settings = RenderSettings(width=size, height=size, steps=args.steps, cfg=args.cfg, device=args.device, dtype=args.dtype)
     pipeline = AnimationPipeline.for_settings(build(args.arch), settings)
     cuda = pipeline.device.type == "cuda"
@@ -232,6 +260,8 @@ def main() -> None:
         report["attention_options"] = measure(pipeline, appearance, (1, pipeline.components.latent_channels, size // factor, size // factor))
     else:
         report.update(compare(pipeline, settings, frames, args.repeats, sync))
+    if args.flat_frames > 100:
+        report.update(memory_flatness(pipeline, settings, args.flat_frames))
     report["peak_rss_mb"] = round(rss_mb(), 1)
     if cuda:
         report["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)

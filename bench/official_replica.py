@@ -103,9 +103,10 @@ def render_official(replica: OfficialReplica, source, pose_images, settings):
     z_T = sample_z_T((1, p.components.latent_channels, settings.height // factor, settings.width // factor), settings.seed)
     scheduler = make_sampler(settings.sampler, p.components.scheduler_config)
     previous = None
-    replica.use(True)
-    try:
-        for pose_image in pose_images:
+    for pose_image in pose_images:
+        # processors switched per frame, so a bench can interleave this generator with ours frame by frame
+        replica.use(True)
+        try:
             appearance = replica.appearance(source, settings.width, settings.height, settings.cfg)
             features = p.pose_features(pose_image, settings.width, settings.height)
             start_frame(scheduler, settings.steps, p.device)
@@ -117,6 +118,7 @@ def render_official(replica: OfficialReplica, source, pose_images, settings):
                     z0_hat = done.value
                     break
             previous = z0_hat.float().cpu()
-            yield p.decode(z0_hat)
-    finally:
-        replica.use(False)
+            image = p.decode(z0_hat)
+        finally:
+            replica.use(False)
+        yield image
