@@ -23,6 +23,7 @@ One-Euro filter that ``smooth_sequence`` runs too, so streamed and batch smoothi
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +37,10 @@ from engine.pose.smooth import PoseSmoother
 from engine.video import reader
 
 CHUNK_FRAMES = 250  # 10 s at 25 fps: what a killed analysis may have to redo
-DEFAULT_MAX_AHEAD = 750  # frames analysed past the render's newest frame (~1 MB of keypoints)
+# Frames analysed past the render's newest frame (~1 MB of keypoints), so that on a CPU-only machine
+# the analysis does not take cores from the render for frames minutes away. TALKINGPOSE_ANALYSIS_AHEAD
+# overrides it (0: no limit, e.g. to time the whole video's analysis alongside a render).
+DEFAULT_MAX_AHEAD = 750
 _WAIT_S = 0.1  # how often waiting consumers look at their cancel token
 
 
@@ -48,14 +52,15 @@ class PoseStream:
         cache_dir: where chunks and the consolidated cache live (None: no cache).
         smooth: One-Euro strength applied to what :meth:`get` returns (the cache stays raw).
         backend, pose_model, device: the pose backend, as for ``extract_poses``.
-        max_ahead: frames the producer may run past the newest frame asked for (None: no limit).
+        max_ahead: frames the producer may run past the newest frame asked for (None: no limit;
+            default ``DEFAULT_MAX_AHEAD`` or the TALKINGPOSE_ANALYSIS_AHEAD environment variable).
         chunk_frames: frames per chunk (backend reset and cache file); None: ``CHUNK_FRAMES``.
     """
 
     def __init__(
         self, video: str | Path, cache_dir: str | Path | None = None, *, smooth: float = 0.0,
         backend: str = "auto", pose_model: str | Path | None = None, device: str = "auto",
-        max_ahead: int | None = DEFAULT_MAX_AHEAD, chunk_frames: int | None = None,
+        max_ahead: int | None | str = "default", chunk_frames: int | None = None,
     ):
         from engine.pose import backends
         from engine.pose.extract import ANALYSIS_MAX_SIDE, pose_cache_path
@@ -66,7 +71,8 @@ class PoseStream:
         self.expected_frames = max(1, int(info.frame_count))
         self.fingerprint = reader.video_fingerprint(self.video)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.max_ahead, self.chunk_frames = max_ahead, chunk_frames or CHUNK_FRAMES
+        self.max_ahead = _default_max_ahead() if max_ahead == "default" else max_ahead
+        self.chunk_frames = chunk_frames or CHUNK_FRAMES
         self.identity = backends.backend_identity(backend, pose_model)
         self._backend_args = (self.identity["pose_backend"], pose_model, device)
         # DWPose resizes each full frame itself, as the official code does (same rule as extract_poses)
@@ -293,3 +299,14 @@ class PoseStream:
             return None
         self._meta = dict(seq.meta)
         return seq
+
+
+def _default_max_ahead() -> int | None:
+    text = os.environ.get("TALKINGPOSE_ANALYSIS_AHEAD", "").strip()
+    if not text:
+        return DEFAULT_MAX_AHEAD
+    try:
+        frames = int(text)
+    except ValueError:
+        return DEFAULT_MAX_AHEAD
+    return None if frames <= 0 else frames
