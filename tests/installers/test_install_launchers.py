@@ -7,7 +7,7 @@ import configparser
 import plistlib
 import shutil
 import subprocess
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 from installer_kit import REPO
