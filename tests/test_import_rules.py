@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN_IN_ENGINE = ("PySide6", "qasync", "studio", "shiboken6")
 QT = ("PySide6", "qasync", "shiboken6")
 FRONT_DOOR = ("engine", "engine.inputs", "engine.jobs", "engine.preview", "engine.weights", "engine.video.presets",
-              "engine.config", "engine.events", "engine.errors", "engine.cancel", "engine.device", "engine.resources")
+              "engine.config", "engine.events", "engine.errors", "engine.cancel", "engine.device", "engine.resources",
+              "engine.textfiles")
 BEHIND_THE_DOOR = ("engine.pose", "engine.video.reader", "engine.video.frame_store", "engine.pipeline",
                    "engine.models", "engine.sampling")
 TRAINING_ONLY = ("engine.train", "engine.metrics")
