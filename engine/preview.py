@@ -28,18 +28,29 @@ class SourcePerson:
     pose: Any = None
 
 
-def find_source_person(image: np.ndarray) -> SourcePerson:
+def find_source_person(image: np.ndarray, path: str | Path | None = None) -> SourcePerson:
     """Detect the person in a source image.
 
     Args:
         image: (H, W, 3) uint8 RGB, e.g. ``engine.inputs.inspect_source(path).image``.
+        path: the image's file; the bundled puppet sample, which the detector cannot see, then
+            gets its known pose (:func:`known_source_pose`).
     Returns:
         A :class:`SourcePerson`.
     """
     from engine.pose.extract import detect_image
 
     pose = detect_image(image)
+    if not pose.has_person and path is not None:
+        pose = known_source_pose(path, image) or pose
     return SourcePerson(bool(pose.has_person), bool((np.asarray(pose.face)[:, 2] > 0).any()), pose)
+
+
+def known_source_pose(path: str | Path, image: np.ndarray) -> Any:
+    """The known pose of the bundled sample source, or None for any other picture (engine.sample_pose)."""
+    from engine.sample_pose import known_source_pose as known
+
+    return known(path, image)
 
 
 def driving_frame(driving: DrivingInfo | str | Path, index: int) -> np.ndarray:

@@ -82,7 +82,8 @@ def test_train_produces_a_library_model_that_renders(tmp_path, capsys):
     assert all(np.array_equal(a, b) for a, b in zip(frames, render(load_model(tmp_path / "run" / "model").components)))
 
     # `animate` renders with it by its library name
-    cv2.imwrite(str(tmp_path / "source.png"), source[:, :, ::-1])
+    big = cv2.resize(source, (2 * source.shape[1], 2 * source.shape[0]), interpolation=cv2.INTER_NEAREST)
+    cv2.imwrite(str(tmp_path / "source.png"), big[:, :, ::-1])  # sources need 64 px on the short side
     PoseSequence.from_poses([_pose(t) for t in (0.0, 0.5, 1.0)], 20.0, width=SIZE, height=SIZE).save(tmp_path / "drive.npz")
     capsys.readouterr()
     out = tmp_path / "out.mp4"

@@ -110,7 +110,7 @@ class EngineBackend:
     def load_source(self, path: Path) -> SourceInfo:
         # engine.inputs checks the file (the same sentences as the CLI and batch), then the person is found.
         image = _engine("engine.inputs").inspect_source(Path(path)).image
-        person = _engine("engine.preview").find_source_person(image)
+        person = _engine("engine.preview").find_source_person(image, Path(path))
         return SourceInfo(str(path), image, person.has_person, person.has_face, person.pose)
 
     def probe_driving(self, path: Path) -> DrivingInfo:

@@ -39,7 +39,7 @@ def with_known_pose(info: SourceInfo) -> SourceInfo:
     (engine.sample_pose): use it rather than claim "no person" for the sample made for the demo."""
     if info.has_person:
         return info
-    from engine.sample_pose import known_source_pose
+    from engine.preview import known_source_pose
 
     pose = known_source_pose(info.path, info.image)
     if pose is None:
