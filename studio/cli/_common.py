@@ -15,7 +15,6 @@ import shlex
 import signal
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -253,10 +252,10 @@ def load_animate_defaults(path: Path | None = None) -> dict[str, Any]:
     path = config_path() if path is None else path
     if not path.is_file():
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, RecursionError) as exc:
-        raise SettingsError("config", f"{path} cannot be read ({exc}); fix or delete it") from None
+    from engine.textfiles import load_toml  # size and nesting capped: the file may be anything
+
+    data = load_toml(path, what="the studio-cli config file", fix="fix or delete it",
+                     error=lambda message: SettingsError("config", f"cannot be read: {message}"))
     table = data.get("animate", {})
     if not isinstance(table, dict):
         raise SettingsError("config", f"{path}: 'animate' must be a table ([animate]); fix the file")
