@@ -160,7 +160,7 @@ def read_json(path: Path) -> dict | None:
         return None
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RecursionError):  # damaged or hostile: treated as no usable record
         return {}
     return record if isinstance(record, dict) else {}
 
