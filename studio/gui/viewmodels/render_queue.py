@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.config import RenderSettings
 from engine.errors import INPUT, InputError, OutputError, StudioError
 from engine.events import Done, FrameReady, Message, Progress
+from engine.jobs import JobSpec
 from studio.gui.project import data_dir, read_json, write_json_atomic
 from studio.gui.viewmodels.backend import Backend
 from studio.gui.worker import Worker, start_worker
@@ -79,6 +80,19 @@ class JobEntry:
     preset: str = ""
     audio: bool = True
     retry: bool = True  # False after an input error: resuming would only fail the same way
+
+    @classmethod
+    def for_spec(cls, spec: JobSpec, **queue_fields: Any) -> "JobEntry":
+        """The queue's view of an engine job: what it renders comes from ``spec`` (one definition,
+        engine.jobs.JobSpec); ``queue_fields`` are the queue's own (id, name, work_dir, output, ...)."""
+        return cls(source=spec.source, driving=spec.driving, model=spec.model, settings=spec.settings.to_dict(),
+                   start=spec.start, end=spec.end, align=spec.align, smooth=spec.smooth, **queue_fields)
+
+    @property
+    def spec(self) -> JobSpec:
+        """What the engine renders for this entry."""
+        return JobSpec(self.source, self.driving, RenderSettings.from_dict(self.settings), self.model, self.start,
+                       self.end, self.align, self.smooth)
 
     @property
     def current_frame(self) -> int:
@@ -169,11 +183,11 @@ class RenderQueueModel(QObject):
             raise InputError("choose a source image and a driving video before rendering")
         entry_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         total = (end - start) if end is not None else 0
-        entry = JobEntry(
-            id=entry_id, name=f"{Path(source).stem} × {Path(driving).stem}", source=str(source), driving=str(driving),
-            model=model, settings=settings.to_dict(), start=start, end=end, align=align, smooth=smooth,
-            work_dir=str(data_dir() / "jobs" / entry_id), frames_total=max(0, total),
-            output=output, preset=preset, audio=audio,
+        spec = JobSpec(str(source), str(driving), settings, model, start, end, align, smooth)
+        entry = JobEntry.for_spec(
+            spec, id=entry_id, name=f"{Path(source).stem} × {Path(driving).stem}",
+            work_dir=str(data_dir() / "jobs" / entry_id), frames_total=max(0, total), output=output, preset=preset,
+            audio=audio,
         )
         self.entries.append(entry)
         self.save()
