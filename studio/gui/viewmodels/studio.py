@@ -14,6 +14,8 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.errors import InputError, StudioError
 from engine.events import FrameReady
+from engine.inputs import POSE_SUFFIXES
+from engine.inputs import VIDEO_SUFFIXES as VIDEO_FILE_SUFFIXES
 from studio.gui.project import Prefs, Project
 from studio.gui.viewmodels.backend import IMAGE_SUFFIXES, Backend, EngineBackend
 from studio.gui.viewmodels.history import History
@@ -26,7 +28,7 @@ from studio.gui.viewmodels.timeline import TimelineModel
 from studio.gui.wording import gui_wording
 from studio.gui.worker import Worker, start_worker
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".npz"}
+VIDEO_SUFFIXES = VIDEO_FILE_SUFFIXES | POSE_SUFFIXES  # what may be dropped as the driving input
 PROJECT_SUFFIXES = {".tpproj"}
 
 
