@@ -80,9 +80,15 @@ class History(QObject):
         self.stack = QUndoStack(self)
         self._replaying = 0
         self._expected: set[tuple[str, str]] = set()
-        self.stack.cleanChanged.connect(self.clean_changed.emit)
+        self.stack.cleanChanged.connect(self._clean_changed)
         settings.edited.connect(self._setting_edited)
         timeline.range_edited.connect(self._range_edited)
+
+    def _clean_changed(self, clean: bool) -> None:
+        try:
+            self.clean_changed.emit(clean)
+        except RuntimeError:  # QUndoStack's destructor clears the stack (and says so) while this object dies
+            pass
 
     # --- recording -----------------------------------------------------------------------------
     def _push(self, command: QUndoCommand) -> None:

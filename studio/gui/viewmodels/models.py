@@ -108,7 +108,7 @@ class ModelLibraryModel(QObject):
         self.cards: list[ModelCard] = []
         self.busy = ""
         self._verified: dict[str, str] = {}
-        self._worker: Worker | None = None
+        self._generation = 0
 
     def card(self, name: str) -> ModelCard | None:
         return next((card for card in self.cards if card.name == name), None)
@@ -119,10 +119,14 @@ class ModelLibraryModel(QObject):
 
     def refresh(self) -> Worker:
         lister, verified = self._lister, dict(self._verified)
+        self._generation += 1
+        generation = self._generation
         return start_worker(lambda token, report: lister(verified), "models-list",
-                            on_result=self._cards_read, on_error=self.error.emit)
+                            on_result=lambda cards: self._cards_read(generation, cards), on_error=self.error.emit)
 
-    def _cards_read(self, cards: list[ModelCard]) -> None:
+    def _cards_read(self, generation: int, cards: list[ModelCard]) -> None:
+        if generation != self._generation:
+            return  # a listing started before the last change: the newer one is on its way
         self.cards = cards
         self.changed.emit()
 
