@@ -119,3 +119,14 @@ def test_sweep_on_the_demo_model_writes_table_and_plot(tmp_path, capsys):
     with Image.open(out / "plot.png") as plot:
         assert plot.size[0] > 100 and plot.size[1] > 100
     assert "0.05" in (out / "table.md").read_text()
+
+
+def test_eval_says_its_tje_default_differs_from_the_official_script(videos, capsys):
+    real, generated = videos
+    assert _run(["eval", "--real", str(real), "--generated", str(generated), "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays one JSON object
+    assert "TJE here uses Δ=5 with the paper variant" in captured.err
+    assert "the official script uses Δ=2 with absolute differences (--delta 2 --variant official)" in captured.err
+    assert _run(["eval", "--real", str(real), "--generated", str(generated), "--delta", "2", "--variant", "official"]) == 0
+    assert "note: TJE" not in capsys.readouterr().err  # nothing to warn about when they agree
