@@ -344,3 +344,23 @@ def test_menus_hold_edit_help_and_export_and_disable_what_cannot_act(qtbot, wind
     sheet = window.show_shortcuts()
     assert "Alt+X" in sheet.label.text() and "J / K / L" in sheet.label.text()
     assert "TalkingPose Studio" in window.show_about().label.text()
+
+
+def test_quitting_with_unsaved_changes_offers_to_save(qtbot, window, media, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.skip_close_question = False
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *args, **kwargs: asked.append(args[1]) or QMessageBox.StandardButton.Cancel))
+    window.close()
+    assert asked == [] and not window.isVisible()  # nothing changed: no question
+    window.show()
+    window.settings_panel.steps_spin.setValue(9)
+    window.close()
+    assert asked == ["Unsaved changes"] and window.isVisible(), "Cancel keeps the window open"
+    window.model.project_path = tmp_path / "kept.tpproj"
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Save))
+    window.close()
+    assert not window.isVisible() and json.loads((tmp_path / "kept.tpproj").read_text())["settings"]["steps"] == 9
