@@ -157,8 +157,9 @@ def install(args: argparse.Namespace, ctx: Context, prefix: Path) -> int:
     copy_installer(manifest)
     manifest.save()
     print(f"\n{APP_TITLE} is installed. Start it from your applications menu, or open {items[0].path}")
-    print(f"Command line: {prefix / 'bin' / 'studio-cli'} demo")
-    print(f"Uninstall:    python3.11 {prefix / 'installer' / 'install.py'} --uninstall")
+    windows = ctx.system == "Windows"
+    print(f"Command line: {prefix / 'bin' / ('studio-cli.cmd' if windows else 'studio-cli')} demo")
+    print(f"Uninstall:    {'py -3.11' if windows else 'python3.11'} {prefix / 'installer' / 'install.py'} --uninstall")
     local_bin = str(Path(ctx.home) / ".local" / "bin")
     if ctx.system == "Linux" and local_bin not in (ctx.path or "").split(os.pathsep):
         print(f"Note: {local_bin} is not on your PATH; add it to run 'studio' and 'studio-cli' by name.")
