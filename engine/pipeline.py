@@ -57,7 +57,7 @@ class AnimationPipeline:
 
     ``compile`` wraps the denoising UNet in torch.compile; ``channels_last`` stores the UNet and VAE
     convolution weights in channels_last format. Both change speed only (frames equal within float
-    tolerance; tests/engine/test_pipeline.py states it)."""
+    tolerance; tests/engine/test_sampling_samplers.py states it)."""
 
     def __init__(
         self,
