@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
@@ -155,6 +154,7 @@ def test_model_manager_imports_verifies_and_removes_a_model(qtbot, tmp_path, tin
     assert errors[0].startswith("tinyone has 1 damaged or missing files")
     manager.confirm_remove = lambda name: name == "tinyone"
     manager.select("tinyone")
+    assert manager.remove_button.isEnabled(), "idle again: the buttons are back"
     manager.remove_button.click()
     wait_until(qtbot, lambda: library.card("tinyone") is None and not library.busy, timeout=60000)
     assert not (tmp_path / "library" / "tinyone").exists()
@@ -202,7 +202,7 @@ def test_a_fresh_start_uses_the_demo_models_own_defaults(qtbot, fake_backend):
 
 
 def test_a_video_dropped_on_the_source_panel_becomes_the_driving_video(qtbot, window, media):
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtCore import QMimeData, QUrl
     from PySide6.QtGui import QDragEnterEvent
     from PySide6.QtWidgets import QApplication
 

@@ -139,6 +139,7 @@ class ModelLibraryModel(QObject):
 
         def finished() -> None:
             self.busy = ""
+            self.changed.emit()  # the buttons come back now, not when the new listing arrives
             self.refresh()
 
         return start_worker(lambda token, report: task(), f"models-{what.split()[0]}", on_result=done,

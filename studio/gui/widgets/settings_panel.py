@@ -31,7 +31,20 @@ class SettingsPanel(QWidget):
         form.setContentsMargins(6, 4, 6, 4)
         form.setVerticalSpacing(4)
         form.addRow(QLabel("<b>Settings</b>"))
+        self._build_model_rows(form)
+        self._build_number_rows(form)
+        self._build_choice_rows(form)
+        self.number_fields = (self.steps_spin, self.cfg_spin, self.seed_spin, self.smooth_spin)
+        for spin in self.number_fields:
+            spin.setKeyboardTracking(False)
+        self._claim = claim_keys([self.beta_slider, self.model_combo, self.size_combo, self.device_combo,
+                                  *self.choice_combos.values(), *self.number_fields])
+        model.changed.connect(self.refresh)
+        self.refresh_models()
+        self.refresh()
 
+    def _build_model_rows(self, form: QFormLayout) -> None:
+        model = self._model
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("The animation model: the bundled demo, or models installed with Models ▸ Manage…")
         self.model_combo.activated.connect(lambda index: self._choose_model(self.model_combo.itemText(index)))
@@ -61,6 +74,8 @@ class SettingsPanel(QWidget):
         self.beta_label.setToolTip(BETA_TOOLTIP)
         form.addRow(self.beta_label, beta_row)
 
+    def _build_number_rows(self, form: QFormLayout) -> None:
+        model = self._model
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 200)
         self.steps_spin.setToolTip("Denoising steps per frame: more is slower and cleaner; 30 for released models")
@@ -108,6 +123,8 @@ class SettingsPanel(QWidget):
         self.smooth_spin.valueChanged.connect(lambda value: model.set(smooth=round(value, 3)))
         form.addRow("Smoothing", self.smooth_spin)
 
+    def _build_choice_rows(self, form: QFormLayout) -> None:
+        model = self._model
         self.device_combo = QComboBox()
         self.device_combo.addItems(list(model.devices))
         self.device_combo.setToolTip("Where to run the model: auto picks a GPU when there is one")
@@ -122,15 +139,6 @@ class SettingsPanel(QWidget):
             combo.currentTextChanged.connect(lambda text, n=name: text and model.set(**{n: text}))
             form.addRow(label, combo)
             self.choice_combos[name] = combo
-
-        self.number_fields = (self.steps_spin, self.cfg_spin, self.seed_spin, self.smooth_spin)
-        for spin in self.number_fields:
-            spin.setKeyboardTracking(False)
-        self._claim = claim_keys([self.beta_slider, self.model_combo, self.size_combo, self.device_combo,
-                                  *self.choice_combos.values(), *self.number_fields])
-        model.changed.connect(self.refresh)
-        self.refresh_models()
-        self.refresh()
 
     def set_focus_home(self, widget: QWidget) -> None:
         """Where Enter/Escape in a number field sends the keyboard focus (the timeline)."""
