@@ -39,7 +39,7 @@ HOUR_FRAMES = 25 * 3600
 # Per-frame figures for the projection (see the README's benchmark section for where they come from).
 GPU_FLOOR_S = 0.068  # 512x512, 30 steps, CFG on an H200 at peak bf16 (docs/architecture.md)
 GPU_REALISTIC_S = (0.21, 0.45)  # the same at 15-33 % of peak, what published SD1.5 pipelines reach
-STORE_BYTES_512 = 78_000  # lossless WebP per 512x512 talk frame (bench/frame_store_bench.py)
+STORE_BYTES_512 = 80_000  # lossless WebP per 512x512 talk frame (bench/frame_store_bench.py)
 
 
 def looped_video(path: Path, frames: int) -> Path:
