@@ -83,10 +83,19 @@ class StreamedDriving:
         return self._aligned([self._reference, pose])[1]
 
     def ready_pose(self, index: int) -> Pose | None:
-        """Frame ``index``'s keypoints as rendered if analysed and aligned already, else None (never waits)."""
-        if not self._prepared or self.stream.ready(index) is None:
+        """Frame ``index``'s keypoints as rendered if analysed already, else None (never waits: a GUI's scrubber)."""
+        if self.stream.ready(index) is None or not (self._prepared or self._can_prepare_now()):
             return None
         return self.pose(index)
+
+    def ready_pose_image(self, index: int, width: int, height: int) -> np.ndarray | None:
+        """Frame ``index``'s pose image if its keypoints are analysed already, else None (never waits)."""
+        pose = self.ready_pose(index)
+        return None if pose is None else self._draw(pose, width, height)
+
+    def analysis_progress(self) -> tuple[int, int]:
+        """(frames analysed, frames expected)."""
+        return self.stream.progress()
 
     def pose_image(self, index: int, width: int, height: int, cancel: CancelToken | None = None) -> np.ndarray:
         """The pose image of frame ``index``: (height, width, 3) uint8 RGB."""
@@ -137,6 +146,22 @@ class StreamedDriving:
         seq = PoseSequence.from_poses(poses, fps=self.fps, width=self.stream.width, height=self.stream.height)
         return align_sequence(seq, self._align_to, source_aspect=self._source_aspect)
 
+    def _can_prepare_now(self) -> bool:
+        """Whether :meth:`prepare` would return without waiting for the analysis."""
+        from engine.pose.align import NECK, NOSE
+
+        if self.stream.finished:
+            return True
+        need_reference = self._align_to is not None and self._load_reference() is None
+        done, _ = self.stream.progress()
+        for index in range(done):
+            pose = self.stream.ready(index)
+            if need_reference and (pose.body[NECK, 2] > 0 or pose.body[NOSE, 2] > 0):
+                return True
+            if not need_reference and pose.has_person:
+                return True
+        return False
+
     def _find_reference(self, cancel) -> tuple[int | None, Pose | None]:
         from engine.pose.align import NECK, NOSE
 
@@ -178,6 +203,18 @@ def open_streamed(video: Path, cache_dir: Path | None, align_to: Pose | None, so
                   smooth: float, reference_file: Path | None = None) -> StreamedDriving:
     """A :class:`StreamedDriving` for ``video`` (nothing runs until its first pose is asked for)."""
     return StreamedDriving(PoseStream(video, cache_dir, smooth=smooth), align_to, source_aspect, reference_file, smooth)
+
+
+def open_preview(video: Path, cache_dir: Path | None, align_to: Pose | None = None, source_aspect: float | None = None,
+                 smooth: float = 0.0) -> StreamedDriving:
+    """For a front end that must never wait on a long video: the analysis starts now and runs to the
+    video's end (no run-ahead limit) into ``cache_dir``; ``ready_pose_image(i, w, h)`` answers None
+    until frame ``i`` is analysed and ``analysis_progress()`` says how far it is. A job seeded from
+    ``cache_dir`` (``RenderJob.seed_pose_cache``) reuses its finished chunks. Call ``close()`` when done."""
+    driving = StreamedDriving(PoseStream(video, cache_dir, smooth=smooth, max_ahead=None), align_to, source_aspect,
+                              None, smooth)
+    driving.stream.start()
+    return driving
 
 
 def wait_for_person(video: Path, cache_dir: Path | None, cancel: CancelToken | None = None, on_progress=None) -> int:

@@ -276,3 +276,29 @@ def test_a_kill_during_the_stream_then_resume_is_bit_identical(tmp_path, inputs,
     assert resumed.wait(timeout=120) == 0, resumed.stderr.read()[-3000:]
     for a, b in zip(_frames(tmp_path / "killed"), _frames(tmp_path / "reference"), strict=True):
         assert np.array_equal(a, b)
+
+
+def test_a_front_end_scrubs_during_the_analysis_without_waiting(tmp_path, inputs, fake_mediapipe):
+    from engine.pose.streamed_driving import open_preview
+
+    TrackingHolistic.delay_s = 0.05
+    preview = open_preview(inputs[1], tmp_path / "gui-poses", smooth=1.0)
+    try:
+        assert preview.ready_pose_image(FRAMES - 1, 32, 32) is None  # answered at once, not analysed yet
+        assert preview.analysis_progress()[0] < FRAMES
+        deadline = time.monotonic() + 60
+        while preview.analysis_progress() != (FRAMES, FRAMES) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        images = [preview.ready_pose_image(i, 32, 32) for i in range(FRAMES)]
+    finally:
+        preview.close()
+    assert not _stream_threads()
+    # a render seeded from the front end's cache analyses nothing and draws the same poses (no alignment here)
+    job = RenderJob.create(tmp_path / "job", *inputs, SETTINGS, model=TINY_MODEL, align=False, smooth=1.0)
+    assert job.seed_pose_cache(tmp_path / "gui-poses") >= 1
+    TrackingHolistic.delay_s = 10.0
+    driving = job.driving()
+    for index, image in enumerate(images):
+        assert np.array_equal(image, driving.pose_image(index, 32, 32))
+    driving.close()
+    job.release()
