@@ -216,6 +216,12 @@ def test_a_video_dropped_on_the_source_panel_becomes_the_driving_video(qtbot, wi
     assert not window.source_panel.highlighted
     wait_until(qtbot, lambda: window.model.driving.info is not None)
     assert window.model.driving.path == str(media["video"]) and window.model.source.info is None
+    QApplication.sendEvent(window, QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
+                                                   Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    assert window.preview_panel.styleSheet(), "a drag over the window highlights where the file goes"
+    drop_file(window, media["source"])  # a picture dropped on the window becomes the source
+    wait_until(qtbot, lambda: window.model.source.info is not None)
+    assert window.model.source.path == str(media["source"]) and not window.preview_panel.styleSheet()
 
 
 def test_timeline_keys_shuttle_jump_and_zoom(qtbot, window, media):

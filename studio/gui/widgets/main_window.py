@@ -31,6 +31,7 @@ VIDEO_FILTER = "Driving videos (*.mp4 *.mov *.mkv *.webm *.avi *.m4v *.npz);;All
 PROJECT_FILTER = "TalkingPose projects (*.tpproj *.json);;All files (*)"
 STATUS_MS = 8000
 APP_TITLE = "TalkingPose Studio"
+PREVIEW_DROP_HIGHLIGHT = "ImageView { border: 2px dashed #50a0ff; }"  # where a dropped video or picture will show
 
 
 class ErrorBanner(QWidget):
@@ -330,9 +331,14 @@ class MainWindow(QMainWindow):
     # --- drag and drop, window state -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         if dropped_paths(event):
+            self.preview_panel.setStyleSheet(PREVIEW_DROP_HIGHLIGHT)
             event.acceptProposedAction()
 
+    def dragLeaveEvent(self, event) -> None:
+        self.preview_panel.setStyleSheet("")
+
     def dropEvent(self, event) -> None:
+        self.preview_panel.setStyleSheet("")
         for path in dropped_paths(event)[:2]:
             self.model.open_any(path)
         event.acceptProposedAction()
