@@ -370,3 +370,28 @@ def test_quitting_with_unsaved_changes_offers_to_save(qtbot, window, media, tmp_
                         staticmethod(lambda *args, **kwargs: QMessageBox.StandardButton.Save))
     window.close()
     assert not window.isVisible() and json.loads((tmp_path / "kept.tpproj").read_text())["settings"]["steps"] == 9
+
+
+def test_download_shows_how_much_has_arrived(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    import engine.weights.fetch as fetch_module
+
+    release = threading.Event()
+
+    def slow_fetch(name, library=None, **kwargs):  # the engine's fetch, minus the network
+        partial = library.root / ".downloads" / name / "x" / "unet.pth.incomplete"
+        partial.parent.mkdir(parents=True)
+        partial.write_bytes(b"\0" * (3 * 2**20))
+        release.wait(10)
+        return library.root / name
+
+    monkeypatch.setattr(fetch_module, "fetch", slow_fetch)
+    library = ModelLibraryModel(root=tmp_path / "library")
+    manager = ModelManager(library)
+    qtbot.addWidget(manager)
+    library.download("talkingpose")
+    wait_until(qtbot, lambda: manager.busy_label.text() == "Downloading talkingpose… 3 MB so far", timeout=10000)
+    assert not manager.download_button.isEnabled()
+    release.set()
+    wait_until(qtbot, lambda: not library.busy)

@@ -109,6 +109,7 @@ class ModelLibraryModel(QObject):
         self.busy = ""
         self._verified: dict[str, str] = {}
         self._generation = 0
+        self.download_folder: Path | None = None
 
     def card(self, name: str) -> ModelCard | None:
         return next((card for card in self.cards if card.name == name), None)
@@ -130,7 +131,7 @@ class ModelLibraryModel(QObject):
         self.cards = cards
         self.changed.emit()
 
-    def _run(self, what: str, task: Callable[[], Any], done: Callable[[Any], None]) -> Worker | None:
+    def _run(self, what: str, task: Callable[[Callable[[Any], None]], Any], done: Callable[[Any], None]) -> Worker | None:
         if self.busy:
             self.error.emit(f"the model library is busy ({self.busy}); wait until it finishes")
             return None
@@ -142,22 +143,41 @@ class ModelLibraryModel(QObject):
             self.changed.emit()  # the buttons come back now, not when the new listing arrives
             self.refresh()
 
-        return start_worker(lambda token, report: task(), f"models-{what.split()[0]}", on_result=done,
-                            on_error=self.error.emit, on_finished=finished)
+        return start_worker(lambda token, report: task(report), f"models-{what.split()[0]}", on_result=done,
+                            on_error=self.error.emit, on_finished=finished, on_event=self._event)
+
+    def _event(self, event: Any) -> None:
+        if isinstance(event, Path):  # a download's folder: its size is the progress the engine does not report
+            self.download_folder = event
+
+    def downloaded_bytes(self) -> int:
+        """Bytes the running download has written so far (partial files included)."""
+        folder = self.download_folder
+        if not self.busy.startswith("downloading") or folder is None or not folder.is_dir():
+            return 0
+        total = 0
+        for path in folder.rglob("*"):
+            try:
+                total += path.stat().st_size if path.is_file() else 0
+            except OSError:
+                pass  # a partial file renamed while we looked
+        return total
 
     def import_folder(self, path: str | Path) -> Worker | None:
         root = self.root
-        return self._run(f"importing {Path(path).name}", lambda: _library(root).import_(Path(path)),
+        return self._run(f"importing {Path(path).name}", lambda report: _library(root).import_(Path(path)),
                          lambda folder: self.message.emit(f"imported {Path(folder).name}: keys, shapes and "
                                                           "checksums checked", "info"))
 
     def download(self, name: str) -> Worker | None:
         root = self.root
 
-        def fetch():
+        def fetch(report):
             from engine.weights.fetch import fetch as engine_fetch
 
-            return engine_fetch(name, library=_library(root))
+            library = _library(root)
+            report(library.root / ".downloads" / name)  # where engine.weights.fetch puts the partial files
+            return engine_fetch(name, library=library)
 
         return self._run(f"downloading {name}", fetch,
                          lambda folder: self.message.emit(f"downloaded {name} into {folder}", "info"))
@@ -173,7 +193,7 @@ class ModelLibraryModel(QObject):
             else:
                 self.message.emit(f"{name}: all files intact", "info")
 
-        return self._run(f"verifying {name}", lambda: verify(name, root), checked)
+        return self._run(f"verifying {name}", lambda report: verify(name, root), checked)
 
     def remove(self, name: str) -> Worker | None:
         root = self.root
@@ -182,4 +202,4 @@ class ModelLibraryModel(QObject):
             self._verified.pop(name, None)
             self.message.emit(f"removed {name}", "info")
 
-        return self._run(f"removing {name}", lambda: _library(root).remove(name), removed)
+        return self._run(f"removing {name}", lambda report: _library(root).remove(name), removed)

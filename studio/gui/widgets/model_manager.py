@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox,
     QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -68,6 +69,9 @@ class ModelManager(QDialog):
         layout.addLayout(busy_row)
         layout.addLayout(buttons)
         self.confirm_remove = self._ask_remove  # tests replace the question
+        self._download_timer = QTimer(self)
+        self._download_timer.setInterval(500)
+        self._download_timer.timeout.connect(self._show_busy)
         library.changed.connect(self.refresh)
         self.refresh()
 
@@ -89,10 +93,22 @@ class ModelManager(QDialog):
                 self.table.selectRow(row)
         busy = self._library.busy
         self.busy.setVisible(bool(busy))
-        self.busy_label.setText(f"{busy[:1].upper()}{busy[1:]}…" if busy else "")
+        self._show_busy()
+        if busy.startswith("downloading"):
+            self._download_timer.start()
+        else:
+            self._download_timer.stop()
         self.import_button.setEnabled(not busy)
         self.download_button.setEnabled(not busy)
         self._selection_changed()
+
+    def _show_busy(self) -> None:
+        busy = self._library.busy
+        text = f"{busy[:1].upper()}{busy[1:]}…" if busy else ""
+        done = self._library.downloaded_bytes()
+        if done:
+            text += f" {done / 2**20:.0f} MB so far"
+        self.busy_label.setText(text)
 
     def _selection_changed(self) -> None:
         name = self.selected_name()
