@@ -106,6 +106,8 @@ class PoseStream:
 
     def get(self, index: int, cancel: CancelToken | None = None) -> Pose | None:
         """Frame ``index``'s (smoothed) keypoints, waiting for the analysis if needed; None past the end."""
+        if not self._started:
+            self.start()
         with self._cond:
             if index > self._wanted:
                 self._wanted = index
