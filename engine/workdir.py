@@ -8,7 +8,7 @@ methods. Layout (see docs/architecture.md, "The work dir")::
     export.json     where the front end last asked to export
     .lock           held by the process rendering into the folder (dropped when it exits)
     poses/          the driving video's pose cache (analysed once)
-    frames/, state/ frame k as a lossless PNG and the CLC state (engine.video.frame_store)
+    frames/, state/ frame k as a lossless WebP (PNG in older work dirs) and the CLC state (engine.video.frame_store)
 """
 
 from __future__ import annotations
