@@ -318,7 +318,7 @@ def analyse_driving(driving: DrivingInfo, work_dir: str | Path, cancel: CancelTo
     if driving.kind == "video":  # only up to the first frame with a person: the rest streams while rendering
         from engine.pose.streamed_driving import wait_for_person
 
-        wait_for_person(Path(driving.path), Path(work_dir) / POSES_DIR, cancel, on_progress)
+        wait_for_person(Path(driving.path), Path(work_dir) / POSES_DIR, cancel, on_progress, info=driving.video)
 
 
 def preview_frame(

@@ -11,7 +11,7 @@ import pytest
 
 from engine.errors import InputError
 from engine.inputs import MIN_SOURCE_SIDE, inspect_driving, parse_time
-from engine.pose.keypoints import PoseSequence
+from engine.pose.keypoints import Pose, PoseSequence
 from studio.cli.main import main
 from tests.cli.cli_testkit import noise_video, video_frame_count, write_pose_npz, write_source_png
 
@@ -191,3 +191,37 @@ def test_a_cuda_request_without_cuda_fails_before_any_analysis_or_model_load(med
     assert _error_lines(captured.err) == ["error: device: cuda was requested but no CUDA GPU is available; choose cpu or auto"]
     assert [json.loads(line)["event"] for line in captured.out.splitlines()] == ["error"]  # no start, no analysis
     assert touched == []
+
+
+class _EveryoneThere:
+    """A pose extractor that finds one standing person in every frame (no MediaPipe needed)."""
+
+    info = {"pose_backend": "test", "pose_provider": "test", "extractor_version": "test"}
+
+    def detect(self, frames):
+        poses = []
+        for _ in frames:
+            pose = Pose.empty()
+            pose.body[:, :2], pose.body[:, 2] = 0.5, 1.0
+            poses.append(pose)
+        return poses
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_a_driving_video_is_probed_once_too(media, tmp_path, capsys, monkeypatch):
+    import engine.pose.backends as backends
+    import engine.video.reader as reader
+
+    monkeypatch.setattr(backends, "open_backend", lambda *args, **kwargs: _EveryoneThere())
+    calls, real_probe = [], reader.probe
+    monkeypatch.setattr(reader, "probe", lambda *args, **kwargs: calls.append(args) or real_probe(*args, **kwargs))
+    out = tmp_path / "out.mp4"
+    assert main(["animate", str(media / "source.png"), str(media / "clip.mp4"), "-o", str(out), *TINY,
+                 "--no-audio"]) == 0, capsys.readouterr().err
+    assert inspect_driving(media / "clip.mp4").kind == "video" and video_frame_count(out) == 4
+    assert len(calls) == 2  # animate's one probe, and the inspect_driving just above

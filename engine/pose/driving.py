@@ -180,6 +180,6 @@ def open_driving(
     if stream:
         from engine.pose.streamed_driving import open_streamed
 
-        return open_streamed(info.path, cache_dir, align_to, source_aspect, smooth, reference_file)
+        return open_streamed(Path(info.path), cache_dir, align_to, source_aspect, smooth, reference_file, info.video)
     seq = extract_poses(Path(info.path), cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
     return Driving(info, _prepare(seq, align_to, source_aspect, smooth, warnings), warnings)

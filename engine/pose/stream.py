@@ -61,12 +61,13 @@ class PoseStream:
         self, video: str | Path, cache_dir: str | Path | None = None, *, smooth: float = 0.0,
         backend: str = "auto", pose_model: str | Path | None = None, device: str = "auto",
         max_ahead: int | None | str = "default", chunk_frames: int | None = None,
+        info: reader.VideoInfo | None = None,
     ):
         from engine.pose import backends
         from engine.pose.extract import ANALYSIS_MAX_SIDE, pose_cache_path
 
         self.video = Path(video)
-        info = reader.probe(self.video)
+        info = info if info is not None else reader.probe(self.video)  # the front door probed it already
         self.fps, self.width, self.height = float(info.fps), int(info.width), int(info.height)
         self.expected_frames = max(1, int(info.frame_count))
         self.fingerprint = reader.video_fingerprint(self.video)

@@ -200,9 +200,11 @@ class StreamedDriving:
 
 
 def open_streamed(video: Path, cache_dir: Path | None, align_to: Pose | None, source_aspect: float | None,
-                  smooth: float, reference_file: Path | None = None) -> StreamedDriving:
-    """A :class:`StreamedDriving` for ``video`` (nothing runs until its first pose is asked for)."""
-    return StreamedDriving(PoseStream(video, cache_dir, smooth=smooth), align_to, source_aspect, reference_file, smooth)
+                  smooth: float, reference_file: Path | None = None, info=None) -> StreamedDriving:
+    """A :class:`StreamedDriving` for ``video`` (nothing runs until its first pose is asked for);
+    ``info`` is its probe result when the caller has it."""
+    return StreamedDriving(PoseStream(video, cache_dir, smooth=smooth, info=info), align_to, source_aspect,
+                           reference_file, smooth)
 
 
 def open_preview(video: Path, cache_dir: Path | None, align_to: Pose | None = None, source_aspect: float | None = None,
@@ -217,11 +219,12 @@ def open_preview(video: Path, cache_dir: Path | None, align_to: Pose | None = No
     return driving
 
 
-def wait_for_person(video: Path, cache_dir: Path | None, cancel: CancelToken | None = None, on_progress=None) -> int:
+def wait_for_person(video: Path, cache_dir: Path | None, cancel: CancelToken | None = None, on_progress=None,
+                    info=None) -> int:
     """Analyse ``video`` until a frame shows a person and return its index: a video without anybody
     fails as soon as its analysis ends, before any weights load, while a long one goes on in seconds.
     Finished chunks stay cached for the render. ``on_progress(done, total)`` follows the frames."""
-    with PoseStream(video, cache_dir, max_ahead=None) as stream:
+    with PoseStream(video, cache_dir, max_ahead=None, info=info) as stream:
         index = 0
         while not stream.get(index, cancel).has_person:  # get() raises the no-person error at the end
             index += 1
