@@ -3,7 +3,7 @@
 For each sampler at 8/10/15/20/25/30 steps (closed-loop control on, the model's own CFG and β):
 seconds per frame, SSIM / PSNR against the DDIM-30 frames of the same run (how close to the paper's
 sampler) and against the ground truth (engine/train/samples.py ``held_out_clip``), and TJE(Δ=1).
-Timings are interleaved: every clip renders every setting in turn, so machine load hits all alike.
+Timings are interleaved frame by frame: every setting renders frame k before any renders frame k+1.
 The recommendation is the fastest setting with SSIM ≥ 0.97 against DDIM-30 at ≤ 0.55x its s/frame.
 
     nice -n 5 python bench/sampler_bench.py [--clips 2] [--frames 6] [--out docs]
@@ -50,6 +50,11 @@ def mean_metrics(pairs, deltas=(1,)) -> dict:
     return {name: float(np.mean(v)) for name, v in values.items()}
 
 
+def _frames(pipeline, source, poses, settings):
+    """A render as a generator of images (renders share the pipeline: each frame restores its state)."""
+    return (e.image for e in pipeline.render(source, poses, settings, overlap_decode=False) if isinstance(e, FrameReady))
+
+
 def run(model: str, clips: int, frames: int, samplers, steps_list) -> dict:
     loaded = load_model(model)
     size = int(loaded.info.resolution[0])
@@ -68,13 +73,17 @@ def run(model: str, clips: int, frames: int, samplers, steps_list) -> dict:
     for clip in range(clips):
         source, truth, poses = held_out_clip(clip, frames, size)
         truths.append(truth)
-        # alternate the order per clip so load drifts during a clip hit both ends alike
-        for key in (settings_list if clip % 2 == 0 else settings_list[::-1]):
-            settings = base.replace(sampler=key[0], steps=key[1])
-            started = time.perf_counter()
-            images = [e.image for e in pipeline.render(source, poses, settings) if isinstance(e, FrameReady)]
-            seconds[key] += time.perf_counter() - started
-            outputs[key].append(images)
+        # every setting renders frame k before any renders frame k+1 (round robin over live renders,
+        # order flipped each frame), so load swings on a shared machine hit all settings alike
+        streams = {key: _frames(pipeline, source, poses, base.replace(sampler=key[0], steps=key[1])) for key in settings_list}
+        images = {key: [] for key in settings_list}
+        for k in range(frames):
+            for key in (settings_list if k % 2 == 0 else settings_list[::-1]):
+                started = time.perf_counter()
+                images[key].append(next(streams[key]))
+                seconds[key] += time.perf_counter() - started
+        for key in settings_list:
+            outputs[key].append(images[key])
         print(f"clip {clip + 1}/{clips} done", file=sys.stderr)
     rows = []
     reference_spf = seconds[REFERENCE] / (clips * frames)
