@@ -1,7 +1,7 @@
 """Evaluate the bundled demo model on held-out puppets (identities and motions never seen in training).
 
 For each held-out (identity, motion) pair the ground truth is the identity itself performing the
-motion (rendered by engine/train/puppets.py); the model gets the identity's rest-pose image as
+motion (rendered by engine/puppets/generator.py); the model gets the identity's rest-pose image as
 SOURCE and the motion's DWPose images as DRIVING. Reported with the project's own metrics:
 
 - SSIM / PSNR of generated frames vs ground truth, against the "copy the source image" baseline;
@@ -26,7 +26,7 @@ from engine.config import RenderSettings  # noqa: E402
 from engine.events import FrameReady  # noqa: E402
 from engine.metrics.compare import FrameComparison  # noqa: E402
 from engine.pipeline import AnimationPipeline  # noqa: E402
-from engine.train.samples import held_out_clip  # noqa: E402
+from engine.puppets.samples import held_out_clip  # noqa: E402
 from engine.weights import load_model  # noqa: E402
 
 BETAS = (0.0, 0.01, 0.05, 0.1, 0.2)

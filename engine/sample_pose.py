@@ -40,7 +40,7 @@ def known_source_pose(path: str | Path, image: np.ndarray) -> Pose | None:
         return None
     if image.shape != (size, size, 3):
         return None
-    from engine.train.puppets import render_puppet, sample_identity
+    from engine.puppets.generator import render_puppet, sample_identity
 
     identity = sample_identity(seed)
     pose = identity.rest_pose()

@@ -1,7 +1,4 @@
-"""Training the demo model: the synthetic "puppet" data set (puppets.py, motion.py), the bundled
-sample inputs (samples.py) and the trainer.
+"""Training: the trainer, the dataset builder and loaders, the small VAE trainer, checkpoints.
 
-Puppets are procedurally drawn 2D upper-body characters posed by the canonical keypoints of
-``engine.pose.keypoints``, so their pose images come from our own drawing code, exactly as a real
-driving video's would.
+The synthetic "puppet" data of the bundled demo model lives in ``engine.puppets``.
 """

@@ -116,18 +116,18 @@ def _read_frame(folder: Path, index: int) -> np.ndarray:
 
 
 class PuppetDataset(PairDataset):
-    """Synthetic puppets (engine.train.puppets): a training identity seen at two poses of one motion clip."""
+    """Synthetic puppets (engine.puppets): a training identity seen at two poses of one motion clip."""
 
     def __init__(self, size: int = 128, seed: int = 0):
         self.size, self.seed = size, seed
 
     def __len__(self) -> int:
-        from engine.train.puppets import TRAIN_IDENTITY_SEEDS
+        from engine.puppets.generator import TRAIN_IDENTITY_SEEDS
 
         return len(TRAIN_IDENTITY_SEEDS)
 
     def item(self, index: int) -> TrainItem:
-        from engine.train.puppets import sample_pair
+        from engine.puppets.generator import sample_pair
 
         source, target, pose = sample_pair(self._rng(index), self.size)
         if not isinstance(pose, np.ndarray) or pose.ndim != 3:  # a Pose rather than its drawing

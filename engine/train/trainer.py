@@ -28,7 +28,8 @@ from torch.nn import functional as F
 from engine.cancel import CancelToken
 from engine.device import resolve_device
 from engine.errors import Cancelled, InputError
-from engine.models.components import CLIP_MEAN, CLIP_STD, Components, pose_features_added
+from engine.models import encode
+from engine.models.components import Components, pose_features_added
 from engine.models.reference_attention import install_reference_attention
 from engine.pipeline import image_to_tensor
 from engine.train import checkpoint as ckpt
@@ -133,7 +134,7 @@ class Trainer:
         self.autocast_dtype = _autocast_dtype(config.mixed_precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.vae_scaling = float(getattr(c.vae.config, "scaling_factor", 0.18215))
+        self.vae_scaling = encode.vae_scaling(c.vae)
         self.clip_size = int(c.image_encoder.config.image_size)
         self.global_step = 0
         self.data_position = 0  # dataset items consumed so far
@@ -189,10 +190,9 @@ class Trainer:
         c, device = self.components, self.device
         count = len(batch)
         with torch.no_grad():
-            clip_in = (batch.clip_source - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
-            clip_embeds = c.image_encoder(pixel_values=clip_in.to(device)).image_embeds.unsqueeze(1)
-            source_latents = c.vae.encode(batch.source.to(device) * 2 - 1).latent_dist.mean * self.vae_scaling
-            target_latents = c.vae.encode(batch.target.to(device) * 2 - 1).latent_dist.mean * self.vae_scaling
+            clip_embeds = encode.clip_embeds(c.image_encoder, batch.clip_source, device)
+            source_latents = encode.vae_latents(c.vae, batch.source, self.vae_scaling, device)
+            target_latents = encode.vae_latents(c.vae, batch.target, self.vae_scaling, device)
         noise, timesteps, dropped = draw_step_randomness(
             generator, tuple(target_latents.shape), self.config.cond_dropout if dropout else 0.0,
             self.noise_scheduler.config.num_train_timesteps)

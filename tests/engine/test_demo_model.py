@@ -28,7 +28,7 @@ MARGIN = 0.08  # SSIM points above the copy baseline (measured: 0.762 vs 0.604 o
 def rendered():
     if not (DEMO / "model.json").is_file():
         pytest.skip("the demo model is not bundled")
-    from engine.train.samples import held_out_clip
+    from engine.puppets.samples import held_out_clip
     from engine.weights import load_model
 
     loaded = load_model("demo")

@@ -7,7 +7,7 @@
                       MediaPipe is not made for cartoon puppets, so the demo uses these
   samples.json        the seeds and settings, so the files can be reproduced
 
-Reproduce with ``python -m engine.train.samples resources/samples``.
+Reproduce with ``python -m engine.puppets.samples resources/samples``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import numpy as np
 
 from engine.errors import OutputError
 from engine.pose.keypoints import PoseSequence
-from engine.train.motion import (
+from engine.puppets.motion import (
     HELDOUT_MOTION_SEEDS, MotionGenerator, frame_controls, pose_for, pose_from_controls, sample_controls,
 )
-from engine.train.puppets import HELDOUT_IDENTITY_SEEDS, render_puppet, sample_identity
+from engine.puppets.generator import HELDOUT_IDENTITY_SEEDS, render_puppet, sample_identity
 
 SOURCE_IDENTITY_SEED = HELDOUT_IDENTITY_SEEDS.start + 14
 DRIVING_IDENTITY_SEED = HELDOUT_IDENTITY_SEEDS.start + 8
@@ -45,7 +45,7 @@ def held_out_clip(index: int, frames: int, size: int, fps: float = 20.0):
     drawings (the DRIVING input). Neither the identity nor the motion is ever drawn in training.
     """
     from engine.pose.draw import draw_pose
-    from engine.train.motion import sample_motion
+    from engine.puppets.motion import sample_motion
 
     identity = sample_identity(EVAL_IDENTITY_SEEDS + index)
     motion = sample_motion(EVAL_MOTION_SEEDS + index, frames, fps, identity=identity)
@@ -97,7 +97,7 @@ def write_samples(out_dir: Path, seconds: float = 12, fps: float = 20, size: int
         about = {
             "source_identity_seed": SOURCE_IDENTITY_SEED, "driving_identity_seed": DRIVING_IDENTITY_SEED,
             "driving_motion_seed": DRIVING_MOTION_SEED, "fps": fps, "frames": frames, "size": size, "crf": crf,
-            "made_by": f"python -m engine.train.samples {out_dir} --seconds {seconds:g} --fps {fps:g} --size {size}",
+            "made_by": f"python -m engine.puppets.samples {out_dir} --seconds {seconds:g} --fps {fps:g} --size {size}",
         }
         (out_dir / "samples.json").write_text(json.dumps(about, indent=2) + "\n")
     except OSError as exc:
@@ -128,7 +128,7 @@ def contact_sheet(identity_seeds, motion_seed: int = HELDOUT_MOTION_SEEDS.start 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.train.samples", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m engine.puppets.samples", description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path, help="folder for source.png, driving.mp4, driving_poses.npz")
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--fps", type=float, default=20.0)

@@ -12,16 +12,16 @@ import pytest
 
 from engine.errors import OutputError
 from engine.pose.keypoints import PoseSequence
-from engine.train import puppet_draw
-from engine.train.motion import (
+from engine.puppets import draw as puppet_draw
+from engine.puppets.motion import (
     CHANNELS, HELDOUT_MOTION_SEEDS, REST_CONTROLS, TRAIN_MOTION_SEEDS, face_rig, head_rotation,
     pose_from_controls, sample_controls, sample_motion,
 )
-from engine.train.puppets import (
+from engine.puppets.generator import (
     HELDOUT_IDENTITY_SEEDS, TRAIN_IDENTITY_SEEDS, render_puppet, sample_identity, sample_pair,
     sample_pair_spec,
 )
-from engine.train.samples import write_samples
+from engine.puppets.samples import write_samples
 
 
 def _controls(**changes) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Drawing a puppet's head from its fitted pose (``puppet_draw.Head``) and its face points.
+"""Drawing a puppet's head from its fitted pose (``draw.Head``) and its face points.
 
 The skull is an ellipse joined to the jaw points; eyes, brows, nose and mouth sit on the face
 points. Hair, ears, hat and glasses are placed in the head's own 3D frame (the face template's
@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from engine.train.motion import EAR_POINTS
-from engine.train.puppet_draw import (
+from engine.puppets.motion import EAR_POINTS
+from engine.puppets.draw import (
     OUTLINE_SHADE, Head, blend, disc, ellipse, fill, line, outlined_fill, polyline, shade,
 )
 

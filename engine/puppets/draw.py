@@ -1,8 +1,8 @@
-"""Drawing primitives, the head-pose fit, and a puppet's body parts (used by puppets.render_puppet).
+"""Drawing primitives, the head-pose fit, and a puppet's body parts (used by generator.render_puppet).
 
 Every part is a simple shape placed by pixel keypoints: the torso a polygon between shoulders and
 hips, arms thick lines, hands a palm polygon with finger lines. ``fit_head`` recovers the head's
-turn, nod, tilt and size from the face points for puppet_head.py. Dark outlines (the part's own
+turn, nod, tilt and size from the face points for head.py. Dark outlines (the part's own
 colour, darker) keep touching parts of one colour apart.
 """
 
@@ -15,7 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from engine.train.motion import NECK_TOP
+from engine.puppets.motion import NECK_TOP
 
 MIN_CONFIDENCE = 0.3
 OUTLINE_SHADE = 0.45

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.pose.keypoints import Pose
-from engine.train import puppet_draw as draw
-from engine.train import puppet_head
-from engine.train.motion import (
+from engine.puppets import draw
+from engine.puppets import head as puppet_head
+from engine.puppets.motion import (
     HELDOUT_MOTION_SEEDS, REST_CONTROLS, TRAIN_MOTION_SEEDS, Build, MotionGenerator, face_rig,
     frame_controls, pose_from_controls, sample_build,
 )
