@@ -22,7 +22,8 @@ from engine.config import RenderSettings
 from engine.device import resolve_device, resolve_dtype
 from engine.errors import Cancelled, InputError
 from engine.events import ClcState, Done, Event, FrameReady, Progress
-from engine.models.components import CLIP_MEAN, CLIP_STD, Components, pose_slot
+from engine.models import encode
+from engine.models.components import Components, pose_slot
 from engine.models.reference_attention import install_reference_attention
 from engine.sampling.closed_loop import frame_input, sample_z_T
 from engine.sampling.ddim import denoise_steps
@@ -71,7 +72,7 @@ class AnimationPipeline:
         self.dtype = resolve_dtype(dtype, self.device) if isinstance(dtype, str) else dtype
         self.components = components.to(self.device, self.dtype).eval()
         self.bank = install_reference_attention(components.reference_unet, components.denoising_unet)
-        self.vae_scaling = float(getattr(components.vae.config, "scaling_factor", 0.18215))
+        self.vae_scaling = encode.vae_scaling(components.vae)
         self.pose = pose_slot(components.denoising_unet)
         if channels_last:
             for module in (components.denoising_unet, components.vae):
@@ -91,13 +92,10 @@ class AnimationPipeline:
         # 1. CLIP image embedding of the source, one token
         clip_size = int(c.image_encoder.config.image_size)
         clip_in = image_to_tensor(source, clip_size, clip_size)
-        mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
-        clip_in = ((clip_in - mean) / std).to(self.device, self.dtype)
-        clip_embeds = c.image_encoder(pixel_values=clip_in).image_embeds.unsqueeze(1)
+        clip_embeds = encode.clip_embeds(c.image_encoder, clip_in, self.device, self.dtype)
         # 2. VAE latents of the source at output size
-        vae_in = (image_to_tensor(source, width, height) * 2 - 1).to(self.device, self.dtype)
-        source_latents = c.vae.encode(vae_in).latent_dist.mean * self.vae_scaling
+        vae_in = image_to_tensor(source, width, height)
+        source_latents = encode.vae_latents(c.vae, vae_in, self.vae_scaling, self.device, self.dtype)
         # 3. ReferenceNet once at timestep 0: its transformer blocks write norm1(h) into the bank
         self.bank.clear()
         c.reference_unet(source_latents, torch.zeros((), device=self.device), encoder_hidden_states=clip_embeds)
