@@ -37,7 +37,7 @@ SAMPLES = REPO / "resources" / "samples"
 RSS_AT = (1000, 5000, 10000)
 HOUR_FRAMES = 25 * 3600
 # Per-frame figures for the projection (see the README's benchmark section for where they come from).
-GPU_FLOOR_S = 0.068  # 512x512, 30 steps, CFG on an H200 at peak bf16 (docs/architecture.md)
+GPU_FLOOR_S = 0.068  # assumed: ~54 TFLOP per 512x512 frame (30 steps, CFG) at an H200's ~790 TFLOP/s bf16
 GPU_REALISTIC_S = (0.21, 0.45)  # the same at 15-33 % of peak, what published SD1.5 pipelines reach
 STORE_BYTES_512 = 80_000  # lossless WebP per 512x512 talk frame (bench/frame_store_bench.py)
 
