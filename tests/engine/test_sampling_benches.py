@@ -14,13 +14,12 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
 
 
 @pytest.mark.slow
 def test_gpu_check_dry_run_writes_every_section(tmp_path):
     out = tmp_path / "check.json"
-    result = subprocess.run([sys.executable, "bench/gpu_check.py", "--dry-run", "--out", str(out)], cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "bench.gpu_check", "--dry-run", "--out", str(out)], cwd=REPO,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
@@ -44,7 +43,7 @@ def test_gpu_check_script_refuses_without_cuda_in_one_sentence(tmp_path):
 
 
 def test_official_replica_renders_ours_frames(posed_components, rgb):
-    from official_replica import OfficialReplica, render_official
+    from bench.official_replica import OfficialReplica, render_official
 
     from engine.config import RenderSettings
     from engine.events import FrameReady
