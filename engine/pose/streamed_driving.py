@@ -124,7 +124,8 @@ class StreamedDriving:
             return []
         done, _ = self.stream.progress()
         missing = sum(not self.stream.ready(i).has_person for i in range(done))
-        return [f"no person found in {missing} of {done} driving frames; they are left blank"] if missing else []
+        warnings = [f"no person found in {missing} of {done} driving frames; they are left blank"] if missing else []
+        return warnings + ([self.stream.cache_warning] if self.stream.cache_warning else [])
 
     def close(self) -> None:
         self.stream.close()
