@@ -22,6 +22,6 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q tests
 
 bench: $(STAMP)
-	$(VENV)/bin/python bench/engine_bench.py
-	$(VENV)/bin/python bench/export_bench.py
-	$(VENV)/bin/python bench/pose_bench.py
+	$(VENV)/bin/python -m bench.engine_bench
+	$(VENV)/bin/python -m bench.export_bench
+	$(VENV)/bin/python -m bench.pose_bench

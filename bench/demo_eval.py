@@ -21,25 +21,59 @@ from pathlib import Path
 
 import numpy as np
 
-
-from engine.config import RenderSettings  # noqa: E402
-from engine.events import FrameReady  # noqa: E402
-from engine.metrics.compare import FrameComparison  # noqa: E402
-from engine.pipeline import AnimationPipeline  # noqa: E402
-from engine.puppets.samples import held_out_clip  # noqa: E402
-from engine.weights import load_model  # noqa: E402
+from engine.config import RenderSettings
+from engine.events import FrameReady
+from engine.metrics.compare import FrameComparison
+from engine.metrics.sweep import run_sweep
+from engine.pipeline import AnimationPipeline
+from engine.puppets.samples import held_out_clip
+from engine.weights import load_model
 
 BETAS = (0.0, 0.01, 0.05, 0.1, 0.2)
+DELTAS = (1, 5)
+KEYS = ("ssim", "psnr_float", "tje_1", "tje_5", "motion_1")
 
 
-def score(frames, truth, deltas=(1, 5)):
-    comparison = FrameComparison(deltas, "paper")
+def motion(frames) -> float:
+    """How much the frames move at all (mean |I_t+1 - I_t|, 0-255): TJE mixes jitter with missing motion."""
+    return float(np.mean([np.abs(b.astype(np.float32) - a.astype(np.float32)).mean() for a, b in zip(frames, frames[1:])]))
+
+
+def score(frames, truth):
+    """The reference rows (no rendering): the same metrics run_sweep reports, plus motion_1."""
+    comparison = FrameComparison(DELTAS, "paper")
     for generated, real in zip(frames, truth):
         comparison.add(real, generated)
-    result = {name: entry["value"] for name, entry in comparison.metrics().items()}
-    # how much the frames move at all (mean |I_t+1 - I_t|, 0-255): TJE mixes jitter with missing motion
-    result["motion_1"] = float(np.mean([np.abs(b.astype(np.float32) - a.astype(np.float32)).mean() for a, b in zip(frames, frames[1:])]))
-    return result
+    metrics = comparison.metrics()
+    return {**{key: metrics[key]["value"] for key in KEYS[:-1]}, "motion_1": motion(frames)}
+
+
+def sweep_clip(pipeline, base, clip, source, truth, poses, out: Path) -> dict[str, dict]:
+    """Every β variant of one clip through engine.metrics.sweep.run_sweep (its table and plot land in
+    ``out/sweep-clip<N>``); returns variant name -> metrics, and saves clip 0's strip at β=0.05."""
+    rendered = {}
+
+    def render(beta, independent):
+        settings = base.replace(beta=beta, independent_noise=independent)
+        frames = [e.image for e in pipeline.render(source, poses, settings) if isinstance(e, FrameReady)]
+        rendered[(beta, independent)] = frames
+        return frames
+
+    result = run_sweep(render, lambda: truth, BETAS, True, DELTAS, out / f"sweep-clip{clip}")
+    rows = {}
+    for row in result.rows:
+        name = f"independent z_T (β={row.beta:g})" if row.independent_noise else f"β={row.beta:g}"
+        frames = rendered[(row.beta, row.independent_noise)]
+        rows[name] = {"ssim": row.ssim, "psnr_float": row.psnr_float, "tje_1": row.tje[1], "tje_5": row.tje[5],
+                      "motion_1": motion(frames)}
+    if clip == 0:
+        frames = rendered[(0.05, False)]
+        step = max(1, len(truth) // 6)
+        strip = np.concatenate([np.concatenate([source, truth[k], poses[k], frames[k]], 0) for k in range(0, len(truth), step)], 1)
+        from PIL import Image
+
+        Image.fromarray(strip).save(out / "demo_eval_strip.png")
+    return rows
 
 
 def vae_round_trip(vae, frames, size):
@@ -76,7 +110,6 @@ def main() -> None:
         steps=args.steps or int(defaults.get("steps", 30)), cfg=args.cfg if args.cfg is not None else float(defaults.get("cfg", 3.5)),
     )
     pipeline = AnimationPipeline.for_settings(loaded.components, base)
-    variants = [(b, False) for b in BETAS] + [(0.05, True)]
     rows: dict[str, list[dict]] = {}
     copy_rows, vae_rows, truth_rows = [], [], []
     started = time.perf_counter()
@@ -86,22 +119,15 @@ def main() -> None:
         truth_rows.append(score(truth, truth))
         copy_rows.append(score([source] * len(truth), truth))
         vae_rows.append(score(vae_round_trip(loaded.components.vae, truth, size), truth))
-        for beta, independent in variants:
-            settings = base.replace(beta=beta, independent_noise=independent)
-            frames = [e.image for e in pipeline.render(source, poses, settings) if isinstance(e, FrameReady)]
-            name = f"independent z_T (β={beta:g})" if independent else f"β={beta:g}"
-            rows.setdefault(name, []).append(score(frames, truth))
-            if clip == 0 and beta == 0.05 and not independent:
-                strip = np.concatenate([np.concatenate([source, truth[k], poses[k], frames[k]], 0) for k in range(0, args.frames, max(1, args.frames // 6))], 1)
-                from PIL import Image
-
-                Image.fromarray(strip).save(args.out / "demo_eval_strip.png")
+        for name, values in sweep_clip(pipeline, base, clip, source, truth, poses, args.out).items():
+            rows.setdefault(name, []).append(values)
         print(f"clip {clip + 1}/{args.clips} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
-    def mean(results, key):
-        return float(np.mean([r[key] for r in results]))
+    def mean(results, key):  # None: a clip too short for the metric (TJE(Δ) needs more than Δ frames)
+        values = [r[key] for r in results if r[key] is not None]
+        return float(np.mean(values)) if values else None
 
-    keys = [k for k in copy_rows[0] if isinstance(copy_rows[0][k], (int, float))]
+    keys = list(KEYS)
     table = {"the truth itself (reference)": {k: mean(truth_rows, k) for k in keys},
              "copy the source (baseline)": {k: mean(copy_rows, k) for k in keys},
              "VAE round trip of the truth (ceiling)": {k: mean(vae_rows, k) for k in keys}}
@@ -111,7 +137,7 @@ def main() -> None:
     (args.out / "demo_eval.json").write_text(json.dumps(report, indent=2))
     lines = ["| variant | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for name, values in table.items():
-        lines.append(f"| {name} | " + " | ".join(f"{values[k]:.4f}" for k in keys) + " |")
+        lines.append(f"| {name} | " + " | ".join("-" if values[k] is None else f"{values[k]:.4f}" for k in keys) + " |")
     (args.out / "demo_eval.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,10 +1,10 @@
 """Engine benchmark: ours vs a replica of the official per-frame pipeline, timed and in FLOPs.
 
-    python bench/engine_bench.py                                   # tiny components, 64x64, CPU
-    python bench/engine_bench.py --arch sd15 --size 128 --frames 3 # SD1.5's real UNet/VAE/CLIP, random weights
-    python bench/engine_bench.py --arch sd15 --size 512 --device cuda --dtype fp16   # a GPU (bench/gpu_check.sh)
-    python bench/engine_bench.py --attention-options               # the reference-attention variants
-    python bench/engine_bench.py --profile                         # where the time goes (top ops)
+    python -m bench.engine_bench                                   # tiny components, 64x64, CPU
+    python -m bench.engine_bench --arch sd15 --size 128 --frames 3 # SD1.5's real UNet/VAE/CLIP, random weights
+    python -m bench.engine_bench --arch sd15 --size 512 --device cuda --dtype fp16   # a GPU (bench/gpu_check.sh)
+    python -m bench.engine_bench --attention-options               # the reference-attention variants
+    python -m bench.engine_bench --profile                         # where the time goes (top ops)
 
 Baseline = bench/official_replica.py: the official code's per-frame work (CLIP, VAE-encode and the
 ReferenceNet at batch 2 every frame; reference keys for every CFG row, then plain attention
@@ -23,20 +23,16 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import psutil
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.official_replica import OfficialReplica, render_official
 
-from official_replica import OfficialReplica, render_official  # noqa: E402
-
-from engine.config import RenderSettings  # noqa: E402
-from engine.events import FrameReady  # noqa: E402
-from engine.pipeline import AnimationPipeline  # noqa: E402
+from engine.config import RenderSettings
+from engine.events import FrameReady
+from engine.pipeline import AnimationPipeline
 
 
 def rss_mb() -> float:
@@ -257,11 +253,12 @@ def main() -> None:
     if args.compile_check:
         report["compile"] = compile_check(build(args.arch), settings, frames)
     elif args.attention_options:
-        from attention_options import measure
+        from bench.attention_options import measure
 
         appearance = pipeline.encode_appearance(inputs(size, 1)[0], size, size)
         factor = pipeline.components.vae_scale_factor
-        report["attention_options"] = measure(pipeline, appearance, (1, pipeline.components.latent_channels, size // factor, size // factor))
+        shape = (1, pipeline.components.latent_channels, size // factor, size // factor)
+        report["attention_options"] = measure(pipeline, appearance, shape, repeats=4 * args.repeats)
     else:
         report.update(compare(pipeline, settings, frames, args.repeats, sync))
     if args.flat_frames > 100:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-
-from engine.video import FrameStore, export_frames, load_preset  # noqa: E402
+from engine.video import FrameStore, export_frames, load_preset
 
 EARLY_SAMPLE = 200  # frames: past start-up (encoder buffers, lookahead, codec tables allocated)
 

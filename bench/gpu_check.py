@@ -5,8 +5,8 @@ with torch.compile, and ours with DPM-Solver++(2M) at 15 steps; peak VRAM; fp16 
 reference-attention variants at 512x512. Each section is written to the JSON file as soon as it is
 done, so a run cut short still leaves what it measured.
 
-    python bench/gpu_check.py --out gpu_check.json            # needs CUDA (about 5 minutes on an H200)
-    python bench/gpu_check.py --dry-run --out /tmp/check.json # tiny components on CPU: the same code path, seconds
+    python -m bench.gpu_check --out gpu_check.json            # needs CUDA (about 5 minutes on an H200)
+    python -m bench.gpu_check --dry-run --out /tmp/check.json # tiny components on CPU: the same code path, seconds
 """
 
 from __future__ import annotations
@@ -21,13 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.engine_bench import compare, count_flops, inputs, render_ours
 
-from engine_bench import compare, count_flops, inputs, render_ours  # noqa: E402
-
-from engine.config import RenderSettings  # noqa: E402
-from engine.pipeline import AnimationPipeline  # noqa: E402
+from engine.config import RenderSettings
+from engine.pipeline import AnimationPipeline
 
 
 def seconds_per_frame(pipeline, settings, frames: int, repeats: int, sync) -> float:
@@ -83,7 +80,7 @@ def main() -> None:
         save("peak_vram_mb", round(torch.cuda.max_memory_allocated() / 2**20, 1))
     fast = base.replace(sampler="dpmpp-2m", steps=max(1, steps // 2))
     save(f"ours_dpmpp_2m_{fast.steps}_steps_s_per_frame", seconds_per_frame(pipeline, fast, frames, repeats, sync))
-    from attention_options import measure
+    from bench.attention_options import measure
 
     appearance = pipeline.encode_appearance(inputs(size, 1)[0], size, size)
     latent = size // components.vae_scale_factor

@@ -9,8 +9,8 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 OUT_JSON="${1:-${OUT:-build}/gpu_check.json}"
 mkdir -p "$(dirname "$OUT_JSON")"
 if ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-    echo "gpu_check: no CUDA GPU is visible to torch here, so there is nothing to measure (bench/gpu_check.py --dry-run checks the script on a CPU)." >&2
+    echo "gpu_check: no CUDA GPU is visible to torch here, so there is nothing to measure (python -m bench.gpu_check --dry-run checks the script on a CPU)." >&2
     exit 2
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-exec timeout 470 "$PYTHON" bench/gpu_check.py --out "$OUT_JSON"
+exec timeout 470 "$PYTHON" -m bench.gpu_check --out "$OUT_JSON"

@@ -21,11 +21,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-
-from engine.pose.draw import draw_overlay, draw_pose  # noqa: E402
-from engine.pose.extract import detect_image  # noqa: E402
-from engine.video import reader  # noqa: E402
-from engine.pose.extract import extract_poses  # noqa: E402
+from engine.pose.draw import draw_overlay, draw_pose
+from engine.pose.extract import detect_image
+from engine.video import reader
+from engine.pose.extract import extract_poses
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ted" / "talk2.mp4"
 

@@ -2,11 +2,11 @@
 
 For each sampler at 8/10/15/20/25/30 steps (closed-loop control on, the model's own CFG and β):
 seconds per frame, SSIM / PSNR against the DDIM-30 frames of the same run (how close to the paper's
-sampler) and against the ground truth (engine/train/samples.py ``held_out_clip``), and TJE(Δ=1).
+sampler) and against the ground truth (engine/puppets/samples.py ``held_out_clip``), and TJE(Δ=1).
 Timings are interleaved frame by frame: every setting renders frame k before any renders frame k+1.
 The recommendation is the fastest setting with SSIM ≥ 0.97 against DDIM-30 at ≤ 0.55x its s/frame.
 
-    nice -n 5 python bench/sampler_bench.py [--clips 2] [--frames 6] [--out docs]
+    nice -n 5 python -m bench.sampler_bench [--clips 2] [--frames 6] [--out docs]
 
 Writes docs/sampler_bench.json (all numbers) and docs/sampler_bench.png (quality vs s/frame).
 """
@@ -22,14 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engine.config import RenderSettings  # noqa: E402
-from engine.events import FrameReady  # noqa: E402
-from engine.metrics.compare import FrameComparison  # noqa: E402
-from engine.pipeline import AnimationPipeline  # noqa: E402
-from engine.train.samples import held_out_clip  # noqa: E402
-from engine.weights import load_model  # noqa: E402
+from engine.config import RenderSettings
+from engine.events import FrameReady
+from engine.metrics.compare import FrameComparison
+from engine.pipeline import AnimationPipeline
+from engine.puppets.samples import held_out_clip
+from engine.weights import load_model
 
 SAMPLERS = ("ddim", "dpmpp-2m", "unipc")
 STEPS = (8, 10, 15, 20, 25, 30)

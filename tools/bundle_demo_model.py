@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from engine.weights import load_model, save_model_folder, verify_model
 
-from engine.weights import load_model, save_model_folder, verify_model  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
