@@ -84,13 +84,14 @@ def test_cli_batch_and_gui_refuse_a_bad_input_with_the_same_sentence(media, tmp_
     assert not out.exists() and not (tmp_path / "out.mp4.work").exists()
 
     # 3. studio-cli batch: the same sentence for that job, the summary still prints
-    jobs = tmp_path / "jobs.toml"
-    jobs.write_text(f'[[job]]\nsource = "{media / source}"\ndriving = "{media / driving}"\nout = "{out}"\n'
+    jobs = media / f"{tmp_path.name}.toml"  # beside the media: a jobs file names paths inside its own folder
+    batch_out = media / f"{tmp_path.name}.mp4"
+    jobs.write_text(f'[[job]]\nsource = "{source}"\ndriving = "{driving}"\nout = "{batch_out.name}"\n'
                     'model = "builtin:tiny"\nno_align = true\n')
     assert main(["batch", str(jobs), "--keep-going"]) == 2
     captured = capsys.readouterr()
     assert _error_lines(captured.err) == [f"error: job 0: {sentence}"]
-    assert captured.out.splitlines()[-1] == "1 failed" and not out.exists()
+    assert captured.out.splitlines()[-1] == "1 failed" and not batch_out.exists()
 
 
 @pytest.mark.parametrize("text, fps, frame", [

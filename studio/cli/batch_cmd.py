@@ -1,10 +1,11 @@
 """``studio-cli batch JOBS``: many renders from one file (TOML, CSV or JSON lines), for scripts and farms.
 
 Each job is what ``animate`` takes: ``source``, ``driving``, ``out`` and any animate option by its
-flag name (``steps``, ``size``, ``preset``, ``no_audio``/``audio = false``, ...). Relative paths are
-relative to the JOBS file. Jobs whose output exists are skipped and interrupted ones continue, so
-re-running a batch finishes it. ``--shard I/N`` takes every N-th job from job I (0-based), e.g.
-``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``. See docs/cli.md for the file formats.
+flag name (``steps``, ``size``, ``preset``, ``no_audio``/``audio = false``, ...). Paths are
+relative to the JOBS file and must stay inside its folder. Jobs whose output exists are skipped
+and interrupted ones continue, so re-running a batch finishes it. ``--shard I/N`` takes every N-th
+job from job I (0-based), e.g. ``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``. See
+docs/cli.md for the file formats.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Cancelled, InputError, StudioError
+from engine.textfiles import inside
 from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
 from studio.cli.animate_cmd import add_render_options, animate, plan_animation
 from studio.cli.main import exit_code_for
@@ -251,13 +253,15 @@ def job_arguments(job: dict[str, Any], index: int, base: Path, file_name: str) -
     unknown = sorted(set(fields) - known)
     if unknown:
         raise InputError(f"{where}: unknown field {unknown[0]!r}; use source, driving, out or an animate option name")
+    # A jobs file may come from elsewhere (a colleague, a generator script): it names files inside its
+    # own folder only, so it can neither read nor overwrite anything outside it.
     for key in PATH_FIELDS:
         if key in fields:
-            fields[key] = str(base / Path(str(fields[key])).expanduser())
+            fields[key] = str(inside(base, str(fields[key]), what=f"{where}, field {key!r}"))
     for key in ("model", "preset"):
         value = str(fields.get(key, ""))
-        if value.endswith(".toml") or "/" in value:
-            fields[key] = str(base / Path(value).expanduser())
+        if value.endswith(".toml") or "/" in value or "\\" in value:
+            fields[key] = str(inside(base, value, what=f"{where}, field {key!r}"))
     argv = [str(fields["source"]), str(fields["driving"]), f"--output={fields['out']}"]
     for key in VALUE_FIELDS:
         if key in fields:

@@ -39,16 +39,16 @@ def _same_jobs_in_three_formats(folder: Path) -> list[Path]:
     toml = folder / "jobs.toml"
     toml.write_text(
         '[[job]]\nsource = "a.png"\ndriving = "d.npz"\nout = "out/a.mp4"\nsteps = 2\nsize = "32x32"\naudio = false\n\n'
-        '[[job]]\nsource = "/abs/b.png"\ndriving = "d.npz"\nout = "b.mov"\nbeta = 0.1\nno_align = true\nstart = "1.5s"\n'
+        '[[job]]\nsource = "in/b.png"\ndriving = "d.npz"\nout = "b.mov"\nbeta = 0.1\nno_align = true\nstart = "1.5s"\n'
     )
     csv = folder / "jobs.csv"
     csv.write_text("source,driving,out,steps,size,audio,beta,no_align,start\n"
                    "a.png,d.npz,out/a.mp4,2,32x32,false,,,\n"
-                   "/abs/b.png,d.npz,b.mov,,,,0.1,yes,1.5s\n")
+                   "in/b.png,d.npz,b.mov,,,,0.1,yes,1.5s\n")
     jsonl = folder / "jobs.jsonl"
     jsonl.write_text('{"source": "a.png", "driving": "d.npz", "out": "out/a.mp4", "steps": 2, "size": "32x32", "audio": false}\n'
                      "\n# comments and blank lines are allowed\n"
-                     '{"source": "/abs/b.png", "driving": "d.npz", "output": "b.mov", "beta": 0.1, "no-align": true, "start": "1.5s"}\n')
+                     '{"source": "in/b.png", "driving": "d.npz", "output": "b.mov", "beta": 0.1, "no-align": true, "start": "1.5s"}\n')
     return [toml, csv, jsonl]
 
 
@@ -63,7 +63,7 @@ def test_batch_formats_give_the_same_animate_arguments(tmp_path):
     assert first["source"] == tmp_path / "a.png"  # relative to the jobs file
     assert first["output"] == tmp_path / "out" / "a.mp4"
     assert (first["steps"], first["size"], first["no_audio"], first["no_align"]) == (2, "32x32", True, False)
-    assert second["source"] == Path("/abs/b.png")
+    assert second["source"] == tmp_path / "in" / "b.png"
     assert (second["beta"], second["no_align"], second["no_audio"], second["start"]) == (0.1, True, False, "1.5s")
     assert first["resume"] is True  # re-running a batch continues interrupted jobs
 

@@ -252,3 +252,39 @@ def test_resume_after_a_deleted_file_reports_the_true_count(cli, capsys, inputs,
     assert [e["index"] for e in events if e["event"] == "frame"] == list(range(12))
     assert max(e["frames_done"] for e in events if e["event"] == "frame") == 12
     assert events[-1]["frames"] == 12 and video_frame_count(tmp_path / "out.mp4") == 12
+
+
+# -- 15.1 a batch file names paths inside its own folder only ------------------------------------
+def test_batch_paths_must_stay_inside_the_jobs_files_folder(cli, inputs, tmp_path):
+    source, poses = inputs  # in tmp_path, outside the batch folder
+    victim = tmp_path / "victim.mp4"
+    victim.write_bytes(b"someone else's video")
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "link").symlink_to(tmp_path, target_is_directory=True)  # a link that leads out
+    (folder / "source.png").write_bytes(source.read_bytes())
+    (folder / "poses.npz").write_bytes(poses.read_bytes())
+    good = {"source": "source.png", "driving": "poses.npz", "model": TINY_MODEL, "steps": 1, "no_align": True}
+    bad = [("out", "../victim.mp4"), ("source", str(source)), ("driving", "link/poses.npz"),
+           ("work_dir", "../work"), ("preset", "../evil.toml"), ("model", str(tmp_path / "model")),
+           ("out", "link/victim.mp4")]
+    jobs = folder / "jobs.jsonl"
+    jobs.write_text("".join(json.dumps({**good, "out": f"{i}.mp4", field: value}) + "\n" for i, (field, value) in enumerate(bad)))
+
+    code, out, errors = cli("batch", jobs, "--keep-going")
+
+    assert code == 2 and len(errors) == len(bad), errors
+    for i, (field, value) in enumerate(bad):
+        assert errors[i].startswith(f"error: job {i}: jobs.jsonl, job {i}, field '{field}' names '{value}', which ")
+        assert errors[i].endswith("; refusing to touch files outside it")
+    assert out.splitlines()[-1] == f"{len(bad)} failed"
+    assert victim.read_bytes() == b"someone else's video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch", "poses.npz", "source.png", "victim.mp4"]
+    assert sorted(p.name for p in folder.iterdir()) == ["jobs.jsonl", "link", "poses.npz", "source.png"]
+
+    jobs.write_text(json.dumps({**good, "out": "sub/../ok.mp4"}) + "\n")  # ".." is refused even when it stays inside
+    code, _, errors = cli("batch", jobs)
+    assert code == 2 and "field 'out' names 'sub/../ok.mp4'" in errors[0]
+    jobs.write_text(json.dumps({**good, "out": "ok.mp4"}) + "\n")
+    code, _, errors = cli("batch", jobs)
+    assert code == 0 and errors == [] and video_frame_count(folder / "ok.mp4") == 6
