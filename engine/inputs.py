@@ -31,6 +31,8 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".m
 POSE_SUFFIXES = frozenset({".npz"})
 MIN_SOURCE_SIDE = 64  # px on the short side: below this the face is a few pixels and the render is noise
 SOURCE_ACCEPTS = "the source must be one image (PNG or JPEG) of the person, e.g. a frame saved from a video"
+STILL_IMAGE_CODECS = frozenset({"png", "apng", "mjpeg", "jpegls", "jpeg2000", "webp", "bmp", "tiff", "gif", "qoi",
+                                "pam", "ppm", "pgm", "sgi", "targa", "dpx", "exr", "hdr", "jpegxl"})
 DRIVING_ACCEPTS = "the driving input must be a video (MP4, MOV, WebM, ...), a DWPose-style pose video or a .npz pose file"
 DRIVING_KINDS = ("video", "pose_video", "poses")
 
@@ -126,12 +128,23 @@ def inspect_driving(path: str | Path) -> DrivingInfo:
         if suffix in VIDEO_SUFFIXES:
             raise  # a damaged video: the reader's message says what is wrong with it
         raise InputError(f"{path.name} is neither a video nor a pose file; {DRIVING_ACCEPTS}") from None
+    if _is_still_image(video):  # e.g. a PNG renamed to .mp4: FFmpeg reads it as a one-frame "video"
+        raise InputError(f"{path.name} is a still image; {DRIVING_ACCEPTS}")
     from engine.pose.posevideo import looks_like_pose_video
 
     kind = "pose_video" if looks_like_pose_video(path, info=video) else "video"
     return DrivingInfo(str(path.resolve()), int(video.width), int(video.height), float(video.fps),
                        int(video.frame_count), float(video.duration), bool(video.has_audio), kind,
                        True if kind == "pose_video" else None, None, video)
+
+
+def _is_still_image(video: Any) -> bool:
+    """Whether a probed "video" is a picture: an image demuxer (png_pipe, jpeg_pipe, image2, ...), or
+    a single frame of an image codec (a one-frame GIF)."""
+    demuxers = str(getattr(video, "container", "")).split(",")
+    if any(name == "image2" or name.endswith("_pipe") for name in demuxers):
+        return True
+    return int(video.frame_count) <= 1 and str(video.codec) in STILL_IMAGE_CODECS
 
 
 def _inspect_pose_file(path: Path) -> DrivingInfo:

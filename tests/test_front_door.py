@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from engine.errors import InputError
 from engine.inputs import MIN_SOURCE_SIDE, inspect_driving, parse_time
@@ -36,6 +37,8 @@ def media(tmp_path_factory) -> Path:
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 20)
     (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200)
     (folder / "a_folder").mkdir()
+    (folder / "still.mp4").write_bytes((folder / "source.png").read_bytes())  # a PNG renamed to .mp4
+    Image.new("RGB", (96, 96), (200, 40, 40)).save(folder / "still.mkv", format="GIF")  # a one-frame GIF, renamed
     _pose_npz(folder / "fps0.npz", fps=0.0)
     _pose_npz(folder / "fpsnan.npz", fps=float("nan"))
     _pose_npz(folder / "fpsneg.npz", fps=-5.0)
@@ -53,6 +56,8 @@ BAD_INPUTS = [
     ("missing-driving", "source.png", "nope.mp4", "driving", "driving file not found"),
     ("driving-folder", "source.png", "a_folder", "driving", "is a folder"),
     ("image-as-driving", "source.png", "source.png", "driving", "is a still image"),
+    ("png-renamed-as-video", "source.png", "still.mp4", "driving", "still.mp4 is a still image"),
+    ("gif-renamed-as-video", "source.png", "still.mkv", "driving", "still.mkv is a still image"),
     ("corrupt-driving", "source.png", "broken.mp4", "driving", "broken.mp4"),
     ("pose-fps-0", "source.png", "fps0.npz", "driving", "bad frame rate"),
     ("pose-fps-nan", "source.png", "fpsnan.npz", "driving", "bad frame rate"),

@@ -43,6 +43,7 @@ class VideoInfo:
     codec: str
     has_audio: bool
     audio_sample_rate: int = 0
+    container: str = ""  # the demuxer's name(s), e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "png_pipe"
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -68,6 +69,7 @@ def probe(path: str | Path) -> VideoInfo:
             codec=stream.codec_context.name,
             has_audio=audio is not None,
             audio_sample_rate=int(audio.rate or 0) if audio is not None else 0,
+            container=str(container.format.name or ""),
         )
 
 
