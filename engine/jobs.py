@@ -8,7 +8,6 @@ hash) equals what made the frames already on disk. The GUI and the CLI build a j
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from engine.config import RenderSettings
 from engine.errors import InputError, OutputError, StudioError
 from engine.events import Done, Event, FrameReady, Message
 from engine.inputs import DrivingInfo, SourceInfo, check_not_an_input, check_output, inspect_driving, inspect_source
+from engine.textfiles import load_json
 
 from engine.workdir import JOB_FILE, POSES_DIR, WorkDir, frame_facts, model_fingerprint, software_versions
 
@@ -126,9 +126,11 @@ class RenderJob:
         damaged = f"the job file {path} is damaged"
         keep = "the rendered frames are kept; export them, or start a new render to continue"
         try:
-            record = json.loads(path.read_text())
+            record = load_json(path, what="the job file", fix=keep)
             version = int(record["format_version"])
-        except (ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        except StudioError:  # not JSON, too large or too deeply nested
+            raise InputError(f"{damaged} (not readable JSON); {keep}") from None
+        except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{damaged} ({type(exc).__name__}); {keep}") from None
         if version > JOB_FORMAT_VERSION:
             raise InputError(f"{path} was written by a newer TalkingPose Studio (job format {version}); "

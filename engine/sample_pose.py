@@ -7,12 +7,13 @@ its pixels are the puppet the seed draws, so an edited or renamed picture still 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from engine.errors import StudioError
 from engine.pose.keypoints import Pose
+from engine.textfiles import load_json
 
 SAMPLES_JSON = "samples.json"
 SOURCE_NAME = "source.png"
@@ -34,9 +35,9 @@ def known_source_pose(path: str | Path, image: np.ndarray) -> Pose | None:
     if path.name != SOURCE_NAME or not about.is_file():
         return None
     try:
-        data = json.loads(about.read_text(encoding="utf-8"))
+        data = load_json(about, what="the samples description")  # the folder may be the user's: capped
         seed, size = int(data["source_identity_seed"]), int(data["size"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (StudioError, ValueError, KeyError, TypeError):
         return None
     if image.shape != (size, size, 3):
         return None

@@ -19,8 +19,9 @@ import platform
 import shutil
 from pathlib import Path
 
-from engine.errors import InputError
+from engine.errors import InputError, StudioError
 from engine.fsutil import FolderLock, atomic_write_json, output_error
+from engine.textfiles import load_json
 
 JOB_FILE = "job.json"
 MADE_WITH_FILE = "made_with.json"
@@ -159,8 +160,8 @@ def read_json(path: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError, RecursionError):  # damaged or hostile: treated as no usable record
+        record = load_json(path, what="a work folder record")
+    except StudioError:  # damaged or hostile (not JSON, huge, deeply nested): treated as no usable record
         return {}
     return record if isinstance(record, dict) else {}
 

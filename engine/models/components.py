@@ -12,7 +12,9 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
+from engine.errors import ModelError
 from engine.models.pose_guider import PoseGuider
+from engine.textfiles import load_json
 
 # docs/architecture.md, "Model" (inference scheduler): what reproduces the released models' results.
 INFERENCE_SCHEDULER_CONFIG = dict(
@@ -79,7 +81,8 @@ class Components:
     def from_pretrained(cls, folder: str | Path) -> "Components":
         folder = Path(folder)
         scheduler_file = folder / "scheduler" / "scheduler_config.json"
-        scheduler_config = json.loads(scheduler_file.read_text()) if scheduler_file.exists() else dict(INFERENCE_SCHEDULER_CONFIG)
+        scheduler_config = (load_json(scheduler_file, what="the scheduler config", error=ModelError)
+                            if scheduler_file.exists() else dict(INFERENCE_SCHEDULER_CONFIG))
         return cls(
             vae=AutoencoderKL.from_pretrained(folder / "vae"),
             image_encoder=CLIPVisionModelWithProjection.from_pretrained(folder / "image_encoder"),

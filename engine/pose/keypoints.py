@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InputError
+from engine.textfiles import parse_json
 
 FORMAT_VERSION = 1
 MAX_META_CHARS = 65536  # meta is a few short facts (which extractor made the poses); more means a bad file
@@ -143,7 +144,7 @@ def _meta(data) -> dict:
     if "meta" not in data:
         return {}
     text = str(data["meta"])
-    meta = json.loads(text) if len(text) <= MAX_META_CHARS else None
+    meta = parse_json(text, origin="the pose file's meta entry", what="pose metadata") if len(text) <= MAX_META_CHARS else None
     if not isinstance(meta, dict):
         raise ValueError("meta is not a small JSON object")
     return meta

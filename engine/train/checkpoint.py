@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from engine.errors import InputError, OutputError
+from engine.errors import InputError, OutputError, StudioError
+from engine.textfiles import load_json
 
 FORMAT_VERSION = 1
 STATE_FILE = "trainer.json"
@@ -124,11 +125,13 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Restore everything ``save_checkpoint`` wrote into the given objects; returns trainer.json's content."""
     try:
-        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+        state = load_json(folder / STATE_FILE, what="the trainer state")
+        if not isinstance(state, dict):
+            raise ValueError(STATE_FILE)
         weights = load_file(str(folder / "weights.safetensors"))
         moments = load_file(str(folder / "optimizer.safetensors"))
         rng = load_file(str(folder / "rng.safetensors"))
-    except (OSError, ValueError) as exc:
+    except (StudioError, OSError, ValueError) as exc:
         raise InputError(f"the checkpoint {folder} is damaged ({type(exc).__name__}); delete it to resume from the one before") from None
     for name, module in modules.items():
         prefix = f"{name}."

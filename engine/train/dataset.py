@@ -8,7 +8,6 @@ pair, so a resumed training run sees exactly the data an uninterrupted one would
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.errors import InputError
+from engine.errors import InputError, StudioError
+from engine.textfiles import load_json
 from engine.pose.keypoints import PoseSequence
 from engine.train.dataset_builder import FRAME_PATTERN, INDEX_NAME, build_dataset  # noqa: F401  (public here too)
 
@@ -73,10 +73,10 @@ class FolderDataset(PairDataset):
         if not index_file.is_file():
             raise InputError(f"{self.root} is not a training dataset (no {INDEX_NAME}); make one with 'studio-cli dataset VIDEOS_DIR -o {self.root}'")
         try:
-            index = json.loads(index_file.read_text(encoding="utf-8"))
+            index = load_json(index_file, what="the dataset index")
             self.clips = [clip for clip in index["clips"] if clip.get("status") == "kept"]
             built_size = int(index["size"])
-        except (ValueError, KeyError, TypeError):
+        except (StudioError, ValueError, KeyError, TypeError, AttributeError):
             raise InputError(f"{index_file} is damaged; delete it and run 'studio-cli dataset' again") from None
         if not self.clips:
             raise InputError(f"the dataset {self.root} holds no usable clips; add videos of one person talking and gesturing and rebuild it")

@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 
 from engine.cancel import CancelToken, check
-from engine.errors import InputError, OutputError
+from engine.errors import InputError, OutputError, StudioError
+from engine.textfiles import load_json
 from engine.fsutil import atomic_write_bytes
 from engine.inputs import VIDEO_SUFFIXES
 from engine.pose.keypoints import PoseSequence
@@ -336,10 +337,10 @@ def _load_index(out_dir: Path, size: int, fps: float) -> dict:
     if not path.is_file():
         return {"format_version": FORMAT_VERSION, "size": size, "fps": float(fps), "clips": []}
     try:
-        index = json.loads(path.read_text(encoding="utf-8"))
+        index = load_json(path, what="the dataset index")
         built_size, built_fps = int(index["size"]), float(index["fps"])
         index["clips"] = list(index["clips"])
-    except (ValueError, KeyError, TypeError):
+    except (StudioError, ValueError, KeyError, TypeError):
         raise InputError(f"{path} is damaged; delete it (the clips are rebuilt) and try again") from None
     if built_size != size or abs(built_fps - float(fps)) > 1e-6:
         raise InputError(

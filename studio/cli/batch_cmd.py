@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Cancelled, InputError, StudioError
-from engine.textfiles import inside
+from engine.textfiles import inside, parse_json
 from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
 from studio.cli.animate_cmd import add_render_options, animate, plan_animation
 from studio.cli.main import exit_code_for
@@ -223,10 +222,7 @@ def _json_lines_jobs(text: str, name: str) -> list[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        try:
-            job = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # RecursionError: a hostile, deeply nested line
-            raise InputError(f"{name} line {number} is not JSON ({exc.args[0]}); write one job object per line") from None
+        job = parse_json(line, origin=f"{name} line {number}", what="a job", fix="write one job object per line")
         if not isinstance(job, dict):
             raise InputError(f"{name} line {number}: each line must be one JSON object like {{\"source\": ...}}")
         jobs.append(job)

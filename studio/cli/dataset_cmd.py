@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import InputError
+from engine.textfiles import load_json
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     report = build_dataset(args.videos_dir, args.output, size=args.size, fps=args.fps, on_event=show.event,
                            max_missing_face=args.max_missing_face, max_missing_hands=args.max_missing_hands)
     show.close()
-    index = json.loads(report.index.read_text(encoding="utf-8"))
+    index = load_json(report.index, what="the dataset index")
     usable = [clip for clip in index["clips"] if clip.get("status") == "kept"]
     counts = {status: report.count(status) for status in ("kept", "dropped", "failed", "done before")}
     if args.json:

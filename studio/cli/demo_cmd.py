@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.errors import ModelError, SettingsError
+from engine.errors import ModelError, SettingsError, StudioError
 from engine.resources import resource_path
 from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
 from studio.cli.animate_cmd import animate
@@ -73,13 +73,17 @@ def run(args: argparse.Namespace) -> int:
 def _forget_other_demo_render(out: Path, frames: int | None) -> None:
     """A demo of another length left in OUT.work is only scratch: replace it rather than refuse.
     An interrupted demo of the same length is continued instead."""
-    import json
     import shutil
+
+    from engine.jobs import JOB_FILE
+    from engine.textfiles import load_json
 
     work_dir = out.with_name(out.name + ".work")
     try:
-        spec = json.loads((work_dir / "job.json").read_text())["spec"]
-    except (OSError, ValueError, KeyError, TypeError):
+        spec = load_json(work_dir / JOB_FILE, what="the job file")["spec"]
+    except (StudioError, KeyError, TypeError):
+        return
+    if not isinstance(spec, dict):
         return
     if Path(spec.get("source", "")) == SAMPLE_SOURCE.resolve() and spec.get("end") != frames:
         shutil.rmtree(work_dir, ignore_errors=True)

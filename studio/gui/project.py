@@ -15,7 +15,8 @@ from typing import Any
 
 import platformdirs
 
-from engine.errors import InputError, OutputError
+from engine.errors import InputError, OutputError, StudioError
+from engine.textfiles import load_json
 
 APP_NAME = "talkingpose-studio"
 PROJECT_VERSION = 1
@@ -46,12 +47,12 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON file; a missing, unreadable or malformed file raises InputError naming it."""
     path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist; choose an existing file")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist; choose an existing file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{path} is not a readable JSON file ({error}); choose a file saved by the studio") from None
+        return load_json(path, what="a studio file")
+    except StudioError:  # not UTF-8 JSON, unreadable, too large or too deeply nested
+        raise InputError(f"{path} is not a readable JSON file; choose a file saved by the studio") from None
 
 
 @dataclass
@@ -107,8 +108,8 @@ class Prefs:
     def load(cls) -> "Prefs":
         """Read the prefs; a missing or damaged file gives defaults (prefs are never worth an error)."""
         try:
-            data = json.loads(cls.path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = load_json(cls.path(), what="the studio's preferences")
+        except StudioError:
             return cls()
         known = {f.name: f for f in fields(cls)}
         prefs = cls()

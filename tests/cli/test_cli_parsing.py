@@ -86,7 +86,7 @@ def test_bad_batch_files(tmp_path):
         "empty.toml": ("", "lists no jobs"),
         "top.toml": ('source = "a.png"\n', "put each job in a \\[\\[job\\]\\] table"),
         "bad.toml": ("[[job]\n", "not valid TOML"),
-        "bad.jsonl": ('{"source": 1}\n{oops\n', "line 2 is not JSON"),
+        "bad.jsonl": ('{"source": 1}\n{oops\n', "line 2 \\(a job\\) is not valid JSON"),
         "list.jsonl": ("[1, 2]\n", "line 1: each line must be one JSON object"),
         "cells.csv": ("source,driving,out\na,b,c,d\n", "line 2: more cells"),
     }
