@@ -84,26 +84,7 @@ def evaluate_videos(
         skipped.update(failed)
 
     # 3. one streaming pass over both videos
-    expected = min(real_info.frame_count, gen_info.frame_count, max_frames or math.inf)
-    real_frames = iter_frames(real_info.path, 0, max_frames, cancel=cancel)
-    gen_frames = iter_frames(gen_info.path, 0, max_frames, cancel=cancel)
-    try:
-        for real_frame in real_frames:
-            gen_frame = next(gen_frames, None)
-            if gen_frame is None:
-                break
-            check(cancel)
-            if gen_frame.shape != real_frame.shape:
-                size = (real_frame.shape[1], real_frame.shape[0])
-                gen_frame = cv2.resize(gen_frame, size, interpolation=cv2.INTER_AREA)
-            comparison.add(real_frame, gen_frame)
-            for metric in network_metrics:
-                metric.add(real_frame, gen_frame)
-            if on_progress is not None:
-                on_progress(comparison.frames, max(int(expected), comparison.frames))
-    finally:  # close both decoders now, not whenever the generators are collected
-        real_frames.close()
-        gen_frames.close()
+    _compare_streams(real_info, gen_info, [comparison, *network_metrics], max_frames, cancel, on_progress)
     if real_info.frame_count != gen_info.frame_count and (max_frames is None or comparison.frames < max_frames):
         notes.append(f"lengths differ (real {real_info.frame_count} frames, generated {gen_info.frame_count}); "
                      f"compared the first {comparison.frames}")
@@ -117,13 +98,7 @@ def evaluate_videos(
     for metric in network_metrics:
         metrics[metric.name] = metric.result()
     if pose_metrics:
-        from engine.metrics.akd import akd_videos  # MediaPipe only when asked for
-
-        try:
-            metrics.update(akd_videos(real_info.path, gen_info.path, cache_dir=pose_cache_dir, cancel=cancel,
-                                      max_frames=max_frames))
-        except InputError as exc:  # e.g. no person in the generated video: the other numbers still stand
-            skipped["akd"] = str(exc)
+        _add_pose_metrics(metrics, skipped, real_info.path, gen_info.path, pose_cache_dir, max_frames, cancel)
     else:
         skipped["akd"] = "not requested: pass --akd (runs MediaPipe Holistic on both videos, about 0.1 s a frame)"
     return {
@@ -134,6 +109,43 @@ def evaluate_videos(
         "delta": delta, "tje_variant": tje_variant,
         "metrics": metrics, "skipped": skipped, "notes": notes,
     }
+
+
+def _compare_streams(real_info, gen_info, accumulators: list, max_frames: int | None,
+                     cancel: CancelToken | None, on_progress: Callable[[int, int], None] | None) -> None:
+    """Feed each (real, generated) frame pair to every accumulator (``add(real, generated)``), resizing
+    generated frames to the real size; ``accumulators[0]`` is the FrameComparison that counts frames."""
+    comparison = accumulators[0]
+    expected = min(real_info.frame_count, gen_info.frame_count, max_frames or math.inf)
+    real_frames = iter_frames(real_info.path, 0, max_frames, cancel=cancel)
+    gen_frames = iter_frames(gen_info.path, 0, max_frames, cancel=cancel)
+    try:
+        for real_frame in real_frames:
+            gen_frame = next(gen_frames, None)
+            if gen_frame is None:
+                break
+            check(cancel)
+            if gen_frame.shape != real_frame.shape:
+                size = (real_frame.shape[1], real_frame.shape[0])
+                gen_frame = cv2.resize(gen_frame, size, interpolation=cv2.INTER_AREA)
+            for accumulator in accumulators:
+                accumulator.add(real_frame, gen_frame)
+            if on_progress is not None:
+                on_progress(comparison.frames, max(int(expected), comparison.frames))
+    finally:  # close both decoders now, not whenever the generators are collected
+        real_frames.close()
+        gen_frames.close()
+
+
+def _add_pose_metrics(metrics: dict, skipped: dict, real: Path, generated: Path, cache_dir: str | Path | None,
+                      max_frames: int | None, cancel: CancelToken | None) -> None:
+    """AKD into ``metrics``, or why not into ``skipped``: a video without a person spoils only this metric."""
+    from engine.metrics.akd import akd_videos  # MediaPipe only when asked for
+
+    try:
+        metrics.update(akd_videos(real, generated, cache_dir=cache_dir, cancel=cancel, max_frames=max_frames))
+    except InputError as exc:  # e.g. no person in the generated video: the other numbers still stand
+        skipped["akd"] = str(exc)
 
 
 def metric_label(name: str) -> str:

@@ -111,23 +111,11 @@ def align_sequence(
     if anchor is None:
         return _unchanged(seq, "no person (neck or nose) found in the source image, so the motion was not aligned")
 
-    src_body, src_conf = _to_units(source.body, source_aspect), source.body[:, 2]
-    ref_body, ref_conf = _to_units(seq.body[ref], driver_aspect), seq.body[ref, :, 2]
+    src_body = _to_units(source.body, source_aspect)
+    ref_body = _to_units(seq.body[ref], driver_aspect)
 
-    # 2. global scale: median of the size ratios visible in both poses
-    src_face, drv_face = _to_units(source.face, source_aspect), _to_units(seq.face[ref], driver_aspect)
-    face_ratio = _ratio(_spread(src_face, source.face[:, 2]), _spread(drv_face, seq.face[ref, :, 2]))
-
-    def bone_ratio_of(a: int, b: int) -> float | None:
-        return _ratio(_bone_length(src_body, src_conf, a, b), _bone_length(ref_body, ref_conf, a, b))
-
-    candidates = [bone_ratio_of(R_SHOULDER, L_SHOULDER), bone_ratio_of(NECK, NOSE), face_ratio]
-    found = [r for r in candidates if r is not None]
-    scale = float(np.median(found)) if found else 1.0
-
-    # 3. per-bone length ratios (global scale where a bone is missing in either pose)
-    bone_ratio = {child: _clamped(bone_ratio_of(parent, child), scale) for child, parent in BODY_PARENT.items()}
-    face_scale = _clamped(face_ratio, scale)
+    # 2.-3. global scale and per-bone length ratios
+    scale, bone_ratio, face_scale = _scales(seq, source, ref, src_body, ref_body, source_aspect, driver_aspect)
 
     # 4. rebuild every frame down the tree
     body_units = _to_units(seq.body, driver_aspect)  # (T, 18, 2)
@@ -160,12 +148,7 @@ def align_sequence(
 
     # 5. back to normalised source-frame coordinates; missing points stay exactly missing
     def finish(units: np.ndarray, original: np.ndarray) -> np.ndarray:
-        out = np.empty(original.shape, np.float32)
-        out[..., 0] = units[..., 0] / source_aspect
-        out[..., 1] = units[..., 1]
-        out[..., 2] = original[..., 2]
-        out[original[..., 2] <= 0] = 0.0
-        return out
+        return _to_source_frame(units, original, source_aspect)
 
     meta = dict(seq.meta)
     meta["alignment"] = {"reference_frame": ref, "scale": scale, "anchor": "neck" if anchor == NECK else "nose"}
@@ -175,3 +158,36 @@ def align_sequence(
         finish(new_body, seq.body), finish(new_hands, seq.hands), finish(new_face, seq.face),
         seq.fps, width, height, seq.fingerprint, meta,
     )
+
+
+def _scales(
+    seq: PoseSequence, source: Pose, ref: int, src_body: np.ndarray, ref_body: np.ndarray,
+    source_aspect: float, driver_aspect: float,
+) -> tuple[float, dict[int, float], float]:
+    """(global scale, per-bone length ratio by child joint, face scale) from the reference frame.
+
+    The global scale is the median of the size ratios visible in both poses (shoulder width, neck to
+    nose, face spread); a bone or the face missing in either pose takes the global scale.
+    """
+    src_conf, ref_conf = source.body[:, 2], seq.body[ref, :, 2]
+    src_face, drv_face = _to_units(source.face, source_aspect), _to_units(seq.face[ref], driver_aspect)
+    face_ratio = _ratio(_spread(src_face, source.face[:, 2]), _spread(drv_face, seq.face[ref, :, 2]))
+
+    def bone_ratio_of(a: int, b: int) -> float | None:
+        return _ratio(_bone_length(src_body, src_conf, a, b), _bone_length(ref_body, ref_conf, a, b))
+
+    candidates = [bone_ratio_of(R_SHOULDER, L_SHOULDER), bone_ratio_of(NECK, NOSE), face_ratio]
+    found = [r for r in candidates if r is not None]
+    scale = float(np.median(found)) if found else 1.0
+    bone_ratio = {child: _clamped(bone_ratio_of(parent, child), scale) for child, parent in BODY_PARENT.items()}
+    return scale, bone_ratio, _clamped(face_ratio, scale)
+
+
+def _to_source_frame(units: np.ndarray, original: np.ndarray, source_aspect: float) -> np.ndarray:
+    """(..., 2) aspect units back to normalised (..., 3) source-frame points; missing points stay zero."""
+    out = np.empty(original.shape, np.float32)
+    out[..., 0] = units[..., 0] / source_aspect
+    out[..., 1] = units[..., 1]
+    out[..., 2] = original[..., 2]
+    out[original[..., 2] <= 0] = 0.0
+    return out
