@@ -39,7 +39,18 @@ class Appearance:
 
 
 def image_to_tensor(image: np.ndarray, width: int, height: int) -> torch.Tensor:
-    """HxWx3 uint8 -> (1, 3, height, width) float in [0, 1], bicubic-resized when needed."""
+    """An RGB picture as the encoders' input tensor, bicubic-resized when needed.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        width, height: the tensor's size in pixels.
+
+    Returns:
+        (1, 3, height, width) float32 in [0, 1], on the CPU.
+
+    Raises:
+        InputError: ``image`` is not (H, W, 3) uint8.
+    """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise InputError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
     if image.shape[:2] != (height, width):
@@ -48,7 +59,14 @@ def image_to_tensor(image: np.ndarray, width: int, height: int) -> torch.Tensor:
 
 
 def latents_to_image(decoded: torch.Tensor) -> np.ndarray:
-    """VAE output (1, 3, H, W) in [-1, 1] -> HxWx3 uint8."""
+    """A decoded frame as a picture.
+
+    Args:
+        decoded: the VAE decoder's output, (1, 3, H, W) in [-1, 1] (clamped), any device and dtype.
+
+    Returns:
+        (H, W, 3) uint8 RGB on the CPU.
+    """
     pixels = ((decoded[0].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return pixels.permute(1, 2, 0).cpu().numpy()
 
@@ -68,6 +86,15 @@ class AnimationPipeline:
         compile: bool = False,
         channels_last: bool = False,
     ):
+        """Move ``components`` to ``device``/``dtype`` in eval mode and install reference attention.
+
+        Args:
+            components: the model's parts (moved in place, not copied).
+            device: a torch device or its name ("cpu", "cuda:0").
+            dtype: a torch dtype, or a name resolved for the device ("auto", "fp16", "fp32", ...).
+            compile: wrap the denoising UNet in ``torch.compile`` (first frame slower, later ones faster).
+            channels_last: store the UNet and VAE weights in channels_last memory format.
+        """
         self.device = torch.device(device) if not isinstance(device, torch.device) else device
         self.dtype = resolve_dtype(dtype, self.device) if isinstance(dtype, str) else dtype
         self.components = components.to(self.device, self.dtype).eval()
@@ -82,12 +109,31 @@ class AnimationPipeline:
 
     @classmethod
     def for_settings(cls, components: Components, settings: RenderSettings) -> "AnimationPipeline":
+        """A pipeline on the device, dtype and speed options ``settings`` name ("auto" resolved here).
+
+        Args:
+            components: the model's parts.
+            settings: a job's settings; only ``device``, ``dtype``, ``compile`` and ``channels_last`` are read.
+
+        Returns:
+            The pipeline.
+        """
         device = resolve_device(settings.device)
         return cls(components, device, resolve_dtype(settings.dtype, device), settings.compile, settings.channels_last)
 
     # -- appearance (once per job) -------------------------------------------------------------
     @torch.no_grad()
     def encode_appearance(self, source: np.ndarray, width: int, height: int) -> Appearance:
+        """Encode the source once per job: its CLIP token and the ReferenceNet's attention states.
+
+        Args:
+            source: (H, W, 3) uint8 RGB source image (resized as needed).
+            width, height: the output size in pixels (multiples of the VAE's scale factor, 8).
+
+        Returns:
+            An :class:`Appearance`: ``clip_embeds`` (1, 1, D) and ``reference_states``, the
+            ReferenceNet's norm1 hidden states (1, tokens, channels) per transformer block.
+        """
         c = self.components
         # 1. CLIP image embedding of the source, one token
         clip_size = int(c.image_encoder.config.image_size)
@@ -104,6 +150,16 @@ class AnimationPipeline:
     # -- one frame -----------------------------------------------------------------------------
     @torch.no_grad()
     def pose_features(self, pose_image: np.ndarray, width: int, height: int) -> torch.Tensor:
+        """The Pose Guider's features of one pose image, added to the denoising UNet's first block.
+
+        Args:
+            pose_image: (H, W, 3) uint8 RGB pose drawing (resized as needed).
+            width, height: the output size in pixels.
+
+        Returns:
+            (1, C, height / 8, width / 8) features on the pipeline's device and dtype (C: the UNet's
+            first block width).
+        """
         pose = image_to_tensor(pose_image, width, height).to(self.device, self.dtype)
         return self.components.pose_guider(pose)
 
@@ -119,7 +175,22 @@ class AnimationPipeline:
         """Sample from x_k to ẑ0,k. CFG batch is [uncond, cond]: uncond has a zero CLIP token and plain
         self-attention (no reference); both halves get the pose features. ``scheduler`` must have had
         ``start_frame`` for this frame. A generator: yields step numbers, returns ẑ0,k
-        (``z0 = yield from pipeline.denoise_frame(...)``)."""
+        (``z0 = yield from pipeline.denoise_frame(...)``).
+
+        Args:
+            x_k: (1, 4, h, w) the frame's starting latent (eq. 1's input), h, w = height / 8, width / 8.
+            pose_features: (1, C, h, w) from :meth:`pose_features`.
+            appearance: from :meth:`encode_appearance`.
+            scheduler: a sampler from ``engine.sampling.samplers.make_sampler``, started for this frame.
+            cfg: the classifier-free guidance scale (1 or less: one conditional pass per step).
+            cancel: checked before every step.
+
+        Yields:
+            Step numbers 1..steps as each completes.
+
+        Returns:
+            ẑ0,k, (1, 4, h, w) on the pipeline's device and dtype.
+        """
         self.bank.restore(appearance.reference_states)
         self.bank.reference_index = None
         cond_tokens = appearance.clip_embeds
@@ -141,6 +212,14 @@ class AnimationPipeline:
 
     @torch.no_grad()
     def decode(self, z0_hat: torch.Tensor) -> np.ndarray:
+        """Decode a denoised latent into a frame.
+
+        Args:
+            z0_hat: (1, 4, h, w) scaled latents (as :meth:`denoise_frame` returns them).
+
+        Returns:
+            (8h, 8w, 3) uint8 RGB.
+        """
         return latents_to_image(self.components.vae.decode(z0_hat / self.vae_scaling).sample)
 
     # -- a whole video -------------------------------------------------------------------------
@@ -160,6 +239,20 @@ class AnimationPipeline:
         run would. ``overlap_decode`` (default: on CUDA only) decodes frame k on a worker while frame
         k+1 denoises (its input needs only ẑ0,k), so FrameReady(k) may follow Progress events of
         frame k+1; FrameReady events stay in frame order and all come before Done, even on cancel.
+
+        Args:
+            source: (H, W, 3) uint8 RGB source image.
+            pose_images: (H', W', 3) uint8 RGB pose drawings, one per frame, consumed lazily.
+            settings: size, steps, CFG, seed, β, sampler and the independent-noise ablation.
+            cancel: checked before every frame and step; raises Cancelled after draining decodes.
+            resume: the :class:`ClcState` saved with the last finished frame, to continue after it.
+            first_index: the frame index of the first pose image when not resuming.
+            overlap_decode: decode on a worker thread while the next frame denoises.
+
+        Yields:
+            Progress per step, FrameReady per frame (``image`` (height, width, 3) uint8, ``state``
+            the ClcState to resume from), then Done. Raises InputError when ``resume`` was saved
+            with another seed or size, Cancelled when ``cancel`` was set.
         """
         width, height = settings.width, settings.height
         started = time.perf_counter()
@@ -223,6 +316,7 @@ class DecodeAhead:
     wait, so memory stays flat. Events come out in submission order."""
 
     def __init__(self, decode: Callable[[torch.Tensor], np.ndarray], device: torch.device):
+        """``decode`` turns (1, 4, h, w) latents into an (H, W, 3) uint8 frame; ``device`` is where they live."""
         self._decode = decode
         self._device = device
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vae-decode")
@@ -236,6 +330,7 @@ class DecodeAhead:
             return self._decode(z0_hat)  # latents_to_image's .cpu() waits for this stream only
 
     def submit(self, z0_hat: torch.Tensor, make_event: Callable[[np.ndarray], FrameReady]) -> Iterator[FrameReady]:
+        """Queue the decode of ``z0_hat`` (1, 4, h, w); yield ``make_event(frame)`` for each finished decode."""
         if self._stream is not None:
             # the decode stream must see ẑ0 as the denoising stream finished it
             self._stream.wait_stream(torch.cuda.current_stream(self._device))
@@ -246,16 +341,19 @@ class DecodeAhead:
         yield from self.ready()
 
     def ready(self) -> Iterator[FrameReady]:
+        """The events of the decodes already finished, oldest first, without waiting."""
         while self._pending and self._pending[0][0].done():
             future, make_event = self._pending.popleft()
             yield make_event(future.result())
 
     def drain(self) -> Iterator[FrameReady]:
+        """Wait for every queued decode and yield its event, oldest first."""
         while self._pending:
             future, make_event = self._pending.popleft()
             yield make_event(future.result())
 
     def close(self) -> None:
+        """Stop the worker thread (after its current decode)."""
         self._pool.shutdown(wait=True)
 
 

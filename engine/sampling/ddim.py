@@ -17,12 +17,27 @@ Predictor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def uses_cfg(cfg: float) -> bool:
     """Whether guidance needs the uncond pass: only above 1, as the official pipeline decides
-    (``guidance_scale > 1.0``); at or below 1 the cond half runs alone."""
+    (``guidance_scale > 1.0``); at or below 1 the cond half runs alone.
+
+    Args:
+        cfg: the guidance scale.
+
+    Returns:
+        True when each step evaluates the batch [uncond, cond].
+    """
     return cfg > 1.0
 
 
 def guided(model_output: torch.Tensor, cfg: float) -> torch.Tensor:
-    """CFG on a [uncond, cond] batch: uncond + cfg (cond − uncond)."""
+    """CFG on a [uncond, cond] batch: uncond + cfg (cond − uncond).
+
+    Args:
+        model_output: (2B, C, h, w), the uncond rows first.
+        cfg: the guidance scale.
+
+    Returns:
+        (B, C, h, w) the guided prediction.
+    """
     uncond, cond = model_output.chunk(2)
     return uncond + cfg * (cond - uncond)
 
@@ -40,6 +55,19 @@ def denoise_steps(
     stream progress (``z0 = yield from denoise_steps(...)``). ``scheduler.set_timesteps`` must have
     been called (for multistep samplers: once per frame, which also clears their history). With
     ``cfg > 1`` each step evaluates the batch [uncond, cond]; otherwise only the cond half runs.
+
+    Args:
+        predict: ``predict(batch, t)`` -> the model's output for a (B, C, h, w) latent batch at timestep t.
+        x: (1, C, h, w) the starting latent (scaled by ``scheduler.init_noise_sigma`` here).
+        scheduler: a diffusers scheduler with its timesteps set.
+        cfg: the guidance scale.
+        cancel: checked before every step.
+
+    Yields:
+        The number of steps done, 1..steps.
+
+    Returns:
+        (1, C, h, w) ẑ0 in ``x``'s dtype.
     """
     latents = x * scheduler.init_noise_sigma
     use_cfg = uses_cfg(cfg)

@@ -49,10 +49,23 @@ def make_sampler(name: str, scheduler_config: dict):
 
 
 def start_frame(scheduler, steps: int, device: torch.device | str) -> None:
-    """Set the timesteps and clear any multistep history, so every frame samples from a clean slate."""
+    """Set the timesteps and clear any multistep history, so every frame samples from a clean slate.
+
+    Args:
+        scheduler: a scheduler from :func:`make_sampler`.
+        steps: the number of denoising steps.
+        device: where the timesteps live (the pipeline's device).
+    """
     scheduler.set_timesteps(steps, device=device)
 
 
 def step_kwargs(scheduler) -> dict:
-    """Extra arguments for ``scheduler.step``: DDIM's eta (0: deterministic); the solvers take none."""
+    """Extra arguments for ``scheduler.step``: DDIM's eta (0: deterministic); the solvers take none.
+
+    Args:
+        scheduler: a scheduler from :func:`make_sampler`.
+
+    Returns:
+        Keyword arguments for ``scheduler.step``.
+    """
     return {"eta": 0.0} if isinstance(scheduler, DDIMScheduler) else {}
