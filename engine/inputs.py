@@ -183,7 +183,14 @@ class TimeSpec:
     seconds: float | None = None
 
     def to_frame(self, fps: float) -> int:
-        """The driving frame at this point (times round to the nearest frame)."""
+        """The driving frame at this point (times round to the nearest frame).
+
+        Args:
+            fps: the driving input's frame rate.
+
+        Returns:
+            The 0-based frame index.
+        """
         if self.frame is not None:
             return self.frame
         return int(round(self.seconds * fps))
@@ -194,6 +201,13 @@ def parse_time(text: str, option: str = "time") -> TimeSpec:
 
     ``3`` and ``4.5s`` are seconds, ``1:02.5`` is mm:ss.xx, ``1:00:02`` is h:mm:ss and ``120f`` is
     frame 120. Raises SettingsError (naming ``option``) for anything else.
+
+    Args:
+        text: the time as typed.
+        option: the option's name, for the message ("start", "end").
+
+    Returns:
+        A :class:`TimeSpec` (seconds, or a frame index for ``…f``).
     """
     value = str(text).strip()
     try:
@@ -215,7 +229,18 @@ def parse_time(text: str, option: str = "time") -> TimeSpec:
 
 
 def frame_range(driving: DrivingInfo, start: TimeSpec | None, end: TimeSpec | None) -> tuple[int, int | None]:
-    """(first frame, one past the last or None) of the driving input, checked against its length."""
+    """The frames a job renders, checked against the driving input's length.
+
+    Args:
+        driving: the checked driving input.
+        start, end: the parsed ``start``/``end`` options, or None for the beginning/the end.
+
+    Returns:
+        (first frame, one past the last frame or None for "to the end").
+
+    Raises:
+        SettingsError: the start is past the end of the input, or the end is not after the start.
+    """
     first = start.to_frame(driving.fps) if start is not None else 0
     last = end.to_frame(driving.fps) if end is not None else None
     length = f"{driving.frames} frames, {driving.frames / driving.fps:.2f} s"
@@ -229,7 +254,14 @@ def frame_range(driving: DrivingInfo, start: TimeSpec | None, end: TimeSpec | No
 
 # -- outputs -----------------------------------------------------------------------------------
 def same_file(a: str | Path, b: str | Path) -> bool:
-    """True when two paths name one file: the same resolved path, or the same inode (hard links)."""
+    """True when two paths name one file: the same resolved path, or the same inode (hard links).
+
+    Args:
+        a, b: the paths (``~`` expanded; need not exist).
+
+    Returns:
+        Whether writing one would change the other.
+    """
     a, b = Path(a).expanduser(), Path(b).expanduser()
     if a.resolve() == b.resolve():
         return True
@@ -240,7 +272,15 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 
 
 def check_not_an_input(out: str | Path, inputs: Iterable[str | Path]) -> None:
-    """Refuse an output that would overwrite one of the inputs (or a file inside an input folder)."""
+    """Refuse an output that would overwrite one of the inputs (or a file inside an input folder).
+
+    Args:
+        out: the output path.
+        inputs: the job's input paths (None entries are skipped).
+
+    Raises:
+        InputError: ``out`` is one of ``inputs`` or lies inside one.
+    """
     out = Path(out).expanduser()
     for item in inputs:
         if item is not None and (same_file(out, item) or Path(item).resolve() in out.resolve().parents):
@@ -278,7 +318,15 @@ def check_output(out: str | Path, preset, inputs: Iterable[str | Path] = (), for
 
 
 def check_writable_folder(folder: str | Path, for_path: str | Path) -> None:
-    """Create ``folder`` if needed and prove a file can be written there (OutputError if not)."""
+    """Create ``folder`` if needed and prove a file can be written there.
+
+    Args:
+        folder: the folder the output goes into.
+        for_path: the output itself, for the message.
+
+    Raises:
+        OutputError: a file blocks the folder, or it cannot be created or written.
+    """
     folder = Path(folder)
     blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():

@@ -47,7 +47,15 @@ def find_source_person(image: np.ndarray, path: str | Path | None = None) -> Sou
 
 
 def known_source_pose(path: str | Path, image: np.ndarray) -> Any:
-    """The known pose of the bundled sample source, or None for any other picture (engine.sample_pose)."""
+    """The known pose of the bundled sample source, or None for any other picture (engine.sample_pose).
+
+    Args:
+        path: the source image's file.
+        image: its (H, W, 3) uint8 RGB pixels (an edited copy of the sample gets None).
+
+    Returns:
+        An ``engine.pose.keypoints.Pose`` (normalised coordinates), or None.
+    """
     from engine.sample_pose import known_source_pose as known
 
     return known(path, image)
@@ -55,7 +63,15 @@ def known_source_pose(path: str | Path, image: np.ndarray) -> Any:
 
 def driving_frame(driving: DrivingInfo | str | Path, index: int) -> np.ndarray:
     """Frame ``index`` of a driving input as (H, W, 3) uint8 RGB: the video frame, or for a pose
-    file its drawing at ``POSE_FILE_PREVIEW_SIZE`` squared."""
+    file its drawing at ``POSE_FILE_PREVIEW_SIZE`` squared.
+
+    Args:
+        driving: a :class:`DrivingInfo` from ``inspect_driving``, or a path (inspected here).
+        index: the 0-based frame index.
+
+    Returns:
+        (H, W, 3) uint8 RGB, H x W the video's displayed size (or the pose drawing's).
+    """
     info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
     if info.kind == "poses":
         from engine.pose.driving import open_driving
@@ -71,7 +87,17 @@ def driving_poses(driving: DrivingInfo | str | Path, cache_dir: str | Path | Non
                   cancel: CancelToken | None = None, on_progress: Callable[[int, int], None] | None = None) -> Any:
     """The keypoints of every driving frame (None for a pose video), analysed once per ``cache_dir``.
 
-    The result is opaque to front ends: hand it to :func:`pose_overlay` and :func:`pose_count`."""
+    The result is opaque to front ends: hand it to :func:`pose_overlay` and :func:`pose_count`.
+
+    Args:
+        driving: a :class:`DrivingInfo` or a path.
+        cache_dir: where analysed keypoints are kept, so a second call (or the render) reuses them.
+        cancel: stops the analysis between frames.
+        on_progress: ``on_progress(done, total)`` after each analysed frame.
+
+    Returns:
+        The frames' keypoints (a ``PoseSequence``, normalised coordinates), or None for a pose video.
+    """
     from engine.pose.driving import open_driving
 
     info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
@@ -80,13 +106,28 @@ def driving_poses(driving: DrivingInfo | str | Path, cache_dir: str | Path | Non
 
 
 def pose_count(poses: Any) -> int:
-    """How many frames :func:`driving_poses` returned (0 for None)."""
+    """How many frames :func:`driving_poses` returned.
+
+    Args:
+        poses: what :func:`driving_poses` returned.
+
+    Returns:
+        The frame count (0 for None).
+    """
     return 0 if poses is None else len(poses)
 
 
 def pose_overlay(frame: np.ndarray, poses: Any, index: int) -> np.ndarray:
-    """``frame`` (H, W, 3) uint8 RGB with frame ``index``'s keypoints drawn over it (unchanged
-    when there are none)."""
+    """``frame`` with frame ``index``'s keypoints drawn over it.
+
+    Args:
+        frame: (H, W, 3) uint8 RGB.
+        poses: what :func:`driving_poses` returned.
+        index: the frame's 0-based index.
+
+    Returns:
+        A new (H, W, 3) uint8 RGB array, or ``frame`` itself when there are no keypoints for ``index``.
+    """
     if poses is None or not 0 <= index < len(poses):
         return frame
     from engine.pose.draw import draw_overlay
@@ -97,6 +138,13 @@ def pose_overlay(frame: np.ndarray, poses: Any, index: int) -> np.ndarray:
 def write_pose_file(driving: DrivingInfo, out: Path, smooth: float = 0.0, cancel: CancelToken | None = None,
                     on_progress: Callable[[int, int], None] | None = None) -> dict:
     """Find (or re-smooth) a driving input's keypoints and save them as a ``.npz`` pose file.
+
+    Args:
+        driving: a checked driving input (video, pose video or pose file).
+        out: the ``.npz`` file to write.
+        smooth: One-Euro smoothing strength (0: none).
+        cancel: stops the analysis between frames.
+        on_progress: ``on_progress(done, total)`` after each analysed frame.
 
     Returns:
         ``{"frames", "fps", "frames_without_person", "poses"}`` (``poses`` for :func:`write_pose_preview`).
@@ -119,7 +167,16 @@ def write_pose_file(driving: DrivingInfo, out: Path, smooth: float = 0.0, cancel
 
 def write_pose_preview(poses: Any, out: Path, max_side: int, over_video: Path | None = None,
                        cancel: CancelToken | None = None, on_progress: Callable[[int, int], None] | None = None) -> None:
-    """An MP4 of the keypoints (over ``over_video``'s frames when given), at most ``max_side`` px."""
+    """An MP4 of the keypoints (over ``over_video``'s frames when given), at most ``max_side`` px.
+
+    Args:
+        poses: a ``PoseSequence`` (e.g. ``write_pose_file(...)["poses"]``).
+        out: the MP4 file to write.
+        max_side: the longer side's limit in pixels (the poses' own size, or 512x512, otherwise).
+        over_video: draw over this video's frames instead of black.
+        cancel: stops between frames.
+        on_progress: ``on_progress(done, total)`` after each frame.
+    """
     from engine.pose.preview import write_pose_preview as write
 
     width, height = (poses.width, poses.height) if poses.width > 0 and poses.height > 0 else (512, 512)
