@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,6 +20,7 @@ from engine.config import RenderSettings
 from engine.errors import InputError, OutputError, StudioError
 from engine.events import Done, Event, FrameReady, Message
 from engine.inputs import DrivingInfo, SourceInfo, check_not_an_input, check_output, inspect_driving, inspect_source
+from engine.jobspec import JobSpec
 from engine.textfiles import load_json
 
 from engine.workdir import JOB_FILE, POSES_DIR, WorkDir, frame_facts, model_fingerprint, software_versions
@@ -29,40 +29,11 @@ JOB_FORMAT_VERSION = 2
 TINY_MODEL = "builtin:tiny"  # random tiny components: tests and benchmarks only
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """What a job renders; equal specs mean a work dir can be resumed."""
-
-    source: str
-    driving: str
-    settings: RenderSettings
-    model: str = "demo"
-    start: int = 0  # first driving frame
-    end: int | None = None  # one past the last driving frame (None = to the end)
-    align: bool = True
-    smooth: float = 0.0
-    fps: float | None = None  # output frame rate (None = the driving video's)
-
-    def to_dict(self) -> dict:
-        return {
-            "source": self.source, "driving": self.driving, "settings": self.settings.to_dict(),
-            "model": self.model, "start": self.start, "end": self.end, "align": self.align,
-            "smooth": self.smooth, "fps": self.fps,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "JobSpec":
-        return cls(
-            source=data["source"], driving=data["driving"], settings=RenderSettings.from_dict(data["settings"]),
-            model=data.get("model", "demo"), start=int(data.get("start", 0)), end=data.get("end"),
-            align=bool(data.get("align", True)), smooth=float(data.get("smooth", 0.0)), fps=data.get("fps"),
-        )
-
-
 class RenderJob:
     """One render in its work dir. Create with :meth:`create`, reopen with :meth:`open`."""
 
     def __init__(self, work_dir: Path, spec: JobSpec, record: dict):
+        """Use :meth:`create` or :meth:`open`; ``record`` is job.json's content (spec, fingerprints)."""
         self.work_dir = Path(work_dir)
         self.spec = spec
         self.record = record
@@ -196,12 +167,14 @@ class RenderJob:
 
     @property
     def frames_total(self) -> int:
+        """Output frames the whole job renders (the driving range at the output frame rate)."""
         driving = self.driving()
         end = driving.frames if self.spec.end is None else min(self.spec.end, driving.frames)
         return _output_count(end - self.spec.start, driving.fps, self.output_fps)
 
     @property
     def output_fps(self) -> float:
+        """The output frame rate: the spec's ``fps``, else the driving input's."""
         return float(self.spec.fps) if self.spec.fps else float(self.driving().fps)
 
     def check_inputs(self) -> None:
@@ -217,7 +190,10 @@ class RenderJob:
         self.files.check_made_with(frame_facts(self.record))
 
     def driving(self, cancel: CancelToken | None = None, on_progress=None):
-        """The driving input, analysed once (pose cache in the work dir) and aligned to the source."""
+        """The driving input, analysed once (pose cache in the work dir) and aligned to the source.
+
+        ``on_progress(done, total)`` follows the analysis; returns an ``engine.pose.driving`` driving
+        whose ``pose_image(index, width, height)`` gives (height, width, 3) uint8 pose drawings."""
         if self._driving is None:
             from engine.pose.driving import open_driving
 
@@ -290,7 +266,10 @@ class RenderJob:
                on_progress=None, force: bool = False) -> Path:
         """Encode the frames on disk (during or after rendering) with an export preset.
 
-        Raises OutputError saying the frames are kept when OUT cannot be written."""
+        Args: ``out`` the file to write, ``preset`` an export preset name or file, ``audio`` copy the
+        driving video's sound, ``cancel``/``on_progress(done, total)``, ``force`` a preset whose
+        extension differs from OUT's. Returns the written path. Raises OutputError saying the frames
+        are kept when OUT cannot be written."""
         from engine.video.export import export_frames
         from engine.video.presets import load_preset
 
@@ -327,7 +306,11 @@ def preview_frame(
     source: str | Path, driving: str | Path, index: int, settings: RenderSettings, model: str = "demo",
     align: bool = True, smooth: float = 0.0, cancel: CancelToken | None = None, components=None, cache_dir=None,
 ) -> Iterator[Event]:
-    """Render one driving frame (no work dir): the GUI's live preview. β has no effect on a single frame."""
+    """Render one driving frame (no work dir): the GUI's live preview. β has no effect on a single frame.
+
+    ``index`` is the driving frame; ``settings`` give the size ((height, width, 3) uint8 in the
+    FrameReady event), ``components`` skip loading ``model``, ``cache_dir`` reuses analysed poses.
+    Yields Progress events, one FrameReady and Done."""
     from engine.pipeline import AnimationPipeline
     from engine.pose.driving import open_driving
 
