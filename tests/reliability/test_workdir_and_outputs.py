@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from engine.config import RenderSettings
+from engine.errors import InputError
 from engine.events import FrameReady
 from engine.jobs import JOB_FILE, TINY_MODEL, RenderJob
 from engine.pose.keypoints import PoseSequence
@@ -118,6 +119,7 @@ def test_a_csv_with_an_unclosed_quote_says_so(cli, tmp_path):
 HOLD = """
 import sys, time
 from engine.config import RenderSettings
+from engine.errors import InputError
 from engine.jobs import RenderJob
 job = RenderJob.create(sys.argv[1], sys.argv[2], sys.argv[3], RenderSettings(steps=1, width=32, height=32),
                        model="builtin:tiny", align=False)
@@ -288,3 +290,54 @@ def test_batch_paths_must_stay_inside_the_jobs_files_folder(cli, inputs, tmp_pat
     jobs.write_text(json.dumps({**good, "out": "ok.mp4"}) + "\n")
     code, _, errors = cli("batch", jobs)
     assert code == 0 and errors == [] and video_frame_count(folder / "ok.mp4") == 6
+
+
+# -- 15. hostile JSON on disk: job.json, work-dir records, prefs, pose-file meta ------------------
+DEEP_JSON = "[" * 50_000 + "]" * 50_000  # Python's json recurses per level and would die far sooner
+
+
+@pytest.mark.parametrize("hostile", ["deep", "huge", "not JSON"])
+def test_a_hostile_job_file_is_damaged_in_one_sentence_and_the_frames_kept(cli, inputs, tmp_path, hostile):
+    source, poses = inputs
+    out = tmp_path / "clip.mp4"
+    assert cli("animate", source, poses, "-o", out, *TINY)[0] == 0
+    work_dir = tmp_path / "clip.mp4.work"
+    record = json.loads((work_dir / JOB_FILE).read_text())
+    RenderJob.open(work_dir).release()  # the real record opens
+    text = {"deep": DEEP_JSON, "not JSON": "{oops",  # "huge": a valid record padded past the 4 MB cap
+            "huge": json.dumps({**record, "pad": "x" * (5 << 20)})}[hostile]
+    (work_dir / JOB_FILE).write_text(text)
+    frames = sorted(p.name for p in (work_dir / "frames").iterdir()) if (work_dir / "frames").is_dir() else None
+
+    with pytest.raises(InputError) as caught:
+        RenderJob.open(work_dir)
+    message = str(caught.value)
+    assert message.startswith(f"the job file {work_dir / JOB_FILE} is damaged (") and "\n" not in message
+    assert message.endswith("the rendered frames are kept; export them, or start a new render to continue")
+    code, _, errors = cli("resume", work_dir)
+    assert code == 2 and errors == [f"error: {message}"]
+    if frames is not None:
+        assert sorted(p.name for p in (work_dir / "frames").iterdir()) == frames
+
+
+def test_hostile_records_prefs_and_pose_meta_are_treated_as_damaged(tmp_path, monkeypatch):
+    from engine.workdir import read_json
+    from studio.gui.project import Prefs
+
+    record = tmp_path / "made_with.json"
+    record.write_text(DEEP_JSON)
+    assert read_json(record) == {}  # a damaged record: no usable facts, never a RecursionError
+    assert read_json(tmp_path / "missing.json") is None
+
+    monkeypatch.setenv("TALKINGPOSE_DATA_DIR", str(tmp_path / "data"))
+    Prefs.path().write_text('{"last_export_dir": "/kept"}')
+    assert Prefs.load().last_export_dir == "/kept"
+    Prefs.path().write_text(DEEP_JSON)
+    assert Prefs.load() == Prefs()  # defaults: prefs are never worth an error
+
+    body = np.concatenate([np.full((2, 18, 2), 0.5), np.ones((2, 18, 1))], axis=-1)
+    path = tmp_path / "poses.npz"
+    np.savez(path, body=body, hands=np.zeros((2, 2, 21, 3)), face=np.zeros((2, 68, 3)), fps=np.array(25.0),
+             meta=np.array("[" * 20_000 + "]" * 20_000))
+    with pytest.raises(InputError, match="nests more than 64 levels deep"):
+        PoseSequence.load(path)
