@@ -49,6 +49,7 @@ class RenderJob:
         cls, work_dir: str | Path, source: str | Path | SourceInfo, driving: str | Path | DrivingInfo,
         settings: RenderSettings, model: str = "demo", start: int = 0, end: int | None = None, align: bool = True,
         smooth: float = 0.0, fps: float | None = None, *, model_hash: str = "", resume: bool = True,
+        pose_backend: str = "auto", pose_model: str | Path | None = None,
     ) -> "RenderJob":
         """Check the inputs, lock the work dir and write the job; frames already there are resumed.
 
@@ -59,6 +60,8 @@ class RenderJob:
             model_hash: ``model_fingerprint`` of the loaded model, recorded so a resume with other
                 weights is refused.
             resume: False refuses a work dir that already holds frames.
+            pose_backend, pose_model: the pose extractor (engine.pose.backends); "auto" is resolved
+                now and recorded, so a resume analyses with the same one.
         Returns:
             The job, holding the work dir's lock until :meth:`release` (or the process exits).
         Raises:
@@ -70,7 +73,11 @@ class RenderJob:
         source = source if isinstance(source, SourceInfo) else inspect_source(source)
         driving = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
         _check_range(start, end, smooth, fps)
-        spec = JobSpec(str(source.path), str(driving.path), settings, model, start, end, align, smooth, fps)
+        from engine.pose.backends import resolve_backend
+
+        pose_model = str(Path(pose_model).expanduser().absolute()) if pose_model is not None else None
+        spec = JobSpec(str(source.path), str(driving.path), settings, model, start, end, align, smooth, fps,
+                       resolve_backend(pose_backend, pose_model), pose_model)
         work_dir = Path(work_dir).expanduser().resolve()
         check_not_an_input(work_dir, (source.path, driving.path))
         fingerprints = {"source": video_fingerprint(source.path), "driving": video_fingerprint(driving.path)}
@@ -199,11 +206,12 @@ class RenderJob:
 
             info = self._driving_info or inspect_driving(self.spec.driving)
             source = self.source_image()
-            align_to = _source_pose(source) if self.spec.align else None
+            align_to = _source_pose(source, self.spec.pose_backend, self.spec.pose_model) if self.spec.align else None
             self._driving = open_driving(
                 info, cache_dir=self.work_dir / POSES_DIR, align_to=align_to, smooth=self.spec.smooth,
                 cancel=cancel, on_progress=on_progress, source_aspect=source.shape[1] / source.shape[0],
                 stream=True, reference_file=self.work_dir / POSES_DIR / "alignment-reference.npz",
+                pose_backend=self.spec.pose_backend, pose_model=self.spec.pose_model,
             )
         return self._driving
 
@@ -293,13 +301,15 @@ def check_work_dir(work_dir: str | Path, resume: bool) -> None:
     WorkDir(Path(work_dir).expanduser().resolve()).check_free(resume)
 
 
-def analyse_driving(driving: DrivingInfo, work_dir: str | Path, cancel: CancelToken | None = None, on_progress=None) -> None:
+def analyse_driving(driving: DrivingInfo, work_dir: str | Path, cancel: CancelToken | None = None, on_progress=None,
+                    pose_backend: str = "auto", pose_model: str | Path | None = None) -> None:
     """Analyse a driving video into ``work_dir``'s pose cache until a person shows, before its job exists,
     so a video without anybody fails before any weights load. Pose files and pose videos need nothing."""
     if driving.kind == "video":  # only up to the first frame with a person: the rest streams while rendering
         from engine.pose.streamed_driving import wait_for_person
 
-        wait_for_person(Path(driving.path), Path(work_dir) / POSES_DIR, cancel, on_progress, info=driving.video)
+        wait_for_person(Path(driving.path), Path(work_dir) / POSES_DIR, cancel, on_progress, info=driving.video,
+                        pose_backend=pose_backend, pose_model=pose_model)
 
 
 def preview_frame(
@@ -345,11 +355,11 @@ def _check_range(start: int, end: int | None, smooth: float, fps: float | None) 
         raise InputError(f"fps must be a positive number (got {fps})")
 
 
-def _source_pose(image: np.ndarray):
+def _source_pose(image: np.ndarray, pose_backend: str = "auto", pose_model: str | None = None):
     from engine.pose.extract import detect_image
 
     try:
-        pose = detect_image(image)
+        pose = detect_image(image, pose_backend, pose_model)
     except StudioError:
         return None
     return pose if pose.has_person else None

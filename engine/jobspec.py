@@ -21,13 +21,17 @@ class JobSpec:
     align: bool = True
     smooth: float = 0.0
     fps: float | None = None  # output frame rate (None = the driving video's)
+    # the pose extractor, resolved ("auto" is never stored) so a resume analyses with the same one;
+    # jobs from before the choice existed were made with MediaPipe
+    pose_backend: str = "mediapipe"
+    pose_model: str | None = None  # a folder with the DWPose files (None: the model library's)
 
     def to_dict(self) -> dict:
         """The spec as JSON-ready values (job.json's ``spec``)."""
         return {
             "source": self.source, "driving": self.driving, "settings": self.settings.to_dict(),
             "model": self.model, "start": self.start, "end": self.end, "align": self.align,
-            "smooth": self.smooth, "fps": self.fps,
+            "smooth": self.smooth, "fps": self.fps, "pose_backend": self.pose_backend, "pose_model": self.pose_model,
         }
 
     @classmethod
@@ -37,4 +41,5 @@ class JobSpec:
             source=data["source"], driving=data["driving"], settings=RenderSettings.from_dict(data["settings"]),
             model=data.get("model", "demo"), start=int(data.get("start", 0)), end=data.get("end"),
             align=bool(data.get("align", True)), smooth=float(data.get("smooth", 0.0)), fps=data.get("fps"),
+            pose_backend=str(data.get("pose_backend", "mediapipe")), pose_model=data.get("pose_model"),
         )

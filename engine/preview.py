@@ -28,19 +28,21 @@ class SourcePerson:
     pose: Any = None
 
 
-def find_source_person(image: np.ndarray, path: str | Path | None = None) -> SourcePerson:
+def find_source_person(image: np.ndarray, path: str | Path | None = None, pose_backend: str = "auto",
+                       pose_model: str | Path | None = None) -> SourcePerson:
     """Detect the person in a source image.
 
     Args:
         image: (H, W, 3) uint8 RGB, e.g. ``engine.inputs.inspect_source(path).image``.
         path: the image's file; the bundled puppet sample, which the detector cannot see, then
             gets its known pose (:func:`known_source_pose`).
+        pose_backend, pose_model: the extractor (auto, mediapipe, dwpose; see :func:`pose_backend_summary`).
     Returns:
         A :class:`SourcePerson`.
     """
     from engine.pose.extract import detect_image
 
-    pose = detect_image(image)
+    pose = detect_image(image, pose_backend, pose_model)
     if not pose.has_person and path is not None:
         pose = known_source_pose(path, image) or pose
     return SourcePerson(bool(pose.has_person), bool((np.asarray(pose.face)[:, 2] > 0).any()), pose)
@@ -84,7 +86,8 @@ def driving_frame(driving: DrivingInfo | str | Path, index: int) -> np.ndarray:
 
 
 def driving_poses(driving: DrivingInfo | str | Path, cache_dir: str | Path | None = None,
-                  cancel: CancelToken | None = None, on_progress: Callable[[int, int], None] | None = None) -> Any:
+                  cancel: CancelToken | None = None, on_progress: Callable[[int, int], None] | None = None,
+                  pose_backend: str = "auto", pose_model: str | Path | None = None) -> Any:
     """The keypoints of every driving frame (None for a pose video), analysed once per ``cache_dir``.
 
     The result is opaque to front ends: hand it to :func:`pose_overlay` and :func:`pose_count`.
@@ -94,6 +97,8 @@ def driving_poses(driving: DrivingInfo | str | Path, cache_dir: str | Path | Non
         cache_dir: where analysed keypoints are kept, so a second call (or the render) reuses them.
         cancel: stops the analysis between frames.
         on_progress: ``on_progress(done, total)`` after each analysed frame.
+        pose_backend, pose_model: the extractor (see :func:`pose_backend_summary`); the result's
+            :func:`pose_backend_of` says which one made it.
 
     Returns:
         The frames' keypoints (a ``PoseSequence``, normalised coordinates), or None for a pose video.
@@ -102,7 +107,31 @@ def driving_poses(driving: DrivingInfo | str | Path, cache_dir: str | Path | Non
 
     info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
     return open_driving(info, cache_dir=Path(cache_dir) if cache_dir else None, cancel=cancel,
-                        on_progress=on_progress).poses
+                        on_progress=on_progress, pose_backend=pose_backend, pose_model=pose_model).poses
+
+
+def pose_backend_summary(pose_backend: str = "auto", pose_model: str | Path | None = None) -> dict:
+    """What a driving analysis will run, found without loading a model (front ends print it first).
+
+    Args:
+        pose_backend: "auto" (dwpose when its files are installed or ``pose_model`` is given,
+            else mediapipe), "mediapipe" or "dwpose".
+        pose_model: a folder with the two DWPose ONNX files (None: the model library's).
+
+    Returns:
+        ``{"pose_backend": "mediapipe" | "dwpose", "pose_provider": ...}``. Raises ModelError now for
+        missing DWPose files or a GPU ONNX Runtime lacks, SettingsError for an unknown name. The
+        library itself (import, fetch) is ``engine.weights.pose_models``.
+    """
+    from engine.pose.backends import backend_summary
+
+    return backend_summary(pose_backend, pose_model)
+
+
+def pose_backend_of(poses: Any) -> str:
+    """Which extractor made :func:`driving_poses`' result: "mediapipe", "dwpose", or "" when unknown."""
+    meta = getattr(poses, "meta", None) or {}
+    return str(meta.get("pose_backend", ""))
 
 
 def pose_count(poses: Any) -> int:
@@ -136,7 +165,8 @@ def pose_overlay(frame: np.ndarray, poses: Any, index: int) -> np.ndarray:
 
 
 def write_pose_file(driving: DrivingInfo, out: Path, smooth: float = 0.0, cancel: CancelToken | None = None,
-                    on_progress: Callable[[int, int], None] | None = None) -> dict:
+                    on_progress: Callable[[int, int], None] | None = None, pose_backend: str = "auto",
+                    pose_model: str | Path | None = None) -> dict:
     """Find (or re-smooth) a driving input's keypoints and save them as a ``.npz`` pose file.
 
     Args:
@@ -145,9 +175,11 @@ def write_pose_file(driving: DrivingInfo, out: Path, smooth: float = 0.0, cancel
         smooth: One-Euro smoothing strength (0: none).
         cancel: stops the analysis between frames.
         on_progress: ``on_progress(done, total)`` after each analysed frame.
+        pose_backend, pose_model: the extractor for a video (the file's metadata records it).
 
     Returns:
-        ``{"frames", "fps", "frames_without_person", "poses"}`` (``poses`` for :func:`write_pose_preview`).
+        ``{"frames", "fps", "frames_without_person", "pose_backend", "poses"}`` (``poses`` for
+        :func:`write_pose_preview`).
     """
     from engine.errors import OutputError
     from engine.pose.extract import extract_poses
@@ -156,13 +188,14 @@ def write_pose_file(driving: DrivingInfo, out: Path, smooth: float = 0.0, cancel
     if driving.kind == "poses":
         seq = smooth_sequence(driving.poses, smooth) if smooth > 0 else driving.poses
     else:
-        seq = extract_poses(Path(driving.path), cancel=cancel, on_progress=on_progress, smooth=smooth)
+        seq = extract_poses(Path(driving.path), cancel=cancel, on_progress=on_progress, smooth=smooth,
+                            backend=pose_backend, pose_model=pose_model)
     try:
         seq.save(out)
     except OSError as exc:
         raise OutputError(f"cannot write {out} ({exc.strerror or exc}); choose a writable folder") from None
     return {"frames": len(seq), "fps": float(seq.fps), "frames_without_person": int(seq.meta.get("frames_without_person", 0)),
-            "poses": seq}
+            "pose_backend": pose_backend_of(seq), "poses": seq}
 
 
 def write_pose_preview(poses: Any, out: Path, max_side: int, over_video: Path | None = None,

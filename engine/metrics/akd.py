@@ -85,12 +85,21 @@ def akd_videos(
     cancel: CancelToken | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     max_frames: int | None = None,
+    pose_backend: str = "auto",
+    pose_model: str | Path | None = None,
 ) -> dict[str, dict]:
-    """Extract poses of both videos (MediaPipe Holistic, cached) and compare the first ``max_frames`` with AKD."""
-    from engine.pose.extract import extract_poses  # MediaPipe loads only when AKD is asked for
+    """Extract poses of both videos (with ``pose_backend``, cached) and compare the first ``max_frames``
+    with AKD; each entry's ``method`` and ``pose_backend`` name the extractor (AKD depends on it)."""
+    from engine.pose.extract import extract_poses  # the extractor loads only when AKD is asked for
 
-    real = extract_poses(Path(real_video), cache_dir=cache_dir, cancel=cancel)
-    generated = extract_poses(Path(generated_video), cache_dir=cache_dir, cancel=cancel)
+    real = extract_poses(Path(real_video), cache_dir=cache_dir, cancel=cancel, backend=pose_backend, pose_model=pose_model)
+    generated = extract_poses(Path(generated_video), cache_dir=cache_dir, cancel=cancel, backend=pose_backend,
+                              pose_model=pose_model)
     if max_frames is not None:
         real, generated = real.slice(0, max_frames), generated.slice(0, max_frames)
-    return average_keypoint_distance(real, generated, min_confidence=min_confidence)
+    result = average_keypoint_distance(real, generated, min_confidence=min_confidence)
+    backend = str(real.meta.get("pose_backend", ""))
+    for entry in result.values():
+        entry["pose_backend"] = backend
+        entry["method"] = f"{entry['method']}; keypoints by {backend}" if backend else entry["method"]
+    return result

@@ -53,6 +53,8 @@ def evaluate_videos(
     device: str = "cpu",
     pose_metrics: bool = False,
     pose_cache_dir: str | Path | None = None,
+    pose_backend: str = "auto",
+    pose_model: str | Path | None = None,
     cancel: CancelToken | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict:
@@ -98,7 +100,8 @@ def evaluate_videos(
     for metric in network_metrics:
         metrics[metric.name] = metric.result()
     if pose_metrics:
-        _add_pose_metrics(metrics, skipped, real_info.path, gen_info.path, pose_cache_dir, max_frames, cancel)
+        _add_pose_metrics(metrics, skipped, real_info.path, gen_info.path, pose_cache_dir, max_frames, cancel,
+                          (pose_backend, pose_model))
     else:
         skipped["akd"] = "not requested: pass --akd (runs MediaPipe Holistic on both videos, about 0.1 s a frame)"
     return {
@@ -138,12 +141,13 @@ def _compare_streams(real_info, gen_info, accumulators: list, max_frames: int | 
 
 
 def _add_pose_metrics(metrics: dict, skipped: dict, real: Path, generated: Path, cache_dir: str | Path | None,
-                      max_frames: int | None, cancel: CancelToken | None) -> None:
+                      max_frames: int | None, cancel: CancelToken | None, pose=("auto", None)) -> None:
     """AKD into ``metrics``, or why not into ``skipped``: a video without a person spoils only this metric."""
     from engine.metrics.akd import akd_videos  # MediaPipe only when asked for
 
     try:
-        metrics.update(akd_videos(real, generated, cache_dir=cache_dir, cancel=cancel, max_frames=max_frames))
+        metrics.update(akd_videos(real, generated, cache_dir=cache_dir, cancel=cancel, max_frames=max_frames,
+                                  pose_backend=pose[0], pose_model=pose[1]))
     except InputError as exc:  # e.g. no person in the generated video: the other numbers still stand
         skipped["akd"] = str(exc)
 

@@ -152,6 +152,8 @@ def open_driving(
     source_aspect: float | None = None,
     stream: bool = False,
     reference_file: Path | None = None,
+    pose_backend: str = "auto",
+    pose_model: str | Path | None = None,
 ) -> Driving:
     """Open a DRIVING input for rendering (see the module docstring).
 
@@ -163,6 +165,7 @@ def open_driving(
         source_aspect: the source image's width / height.
         stream: analyse a video on a thread while it renders (a ``StreamedDriving``, which keeps
             its alignment reference in ``reference_file``) instead of all of it first.
+        pose_backend, pose_model: a video's keypoint extractor (engine.pose.backends: auto, mediapipe, dwpose).
     Returns:
         A :class:`Driving`. Raises InputError for inputs the front door refuses and for videos
         in which no person is found.
@@ -180,6 +183,8 @@ def open_driving(
     if stream:
         from engine.pose.streamed_driving import open_streamed
 
-        return open_streamed(Path(info.path), cache_dir, align_to, source_aspect, smooth, reference_file, info.video)
-    seq = extract_poses(Path(info.path), cache_dir=cache_dir, cancel=cancel, on_progress=on_progress)
+        return open_streamed(Path(info.path), cache_dir, align_to, source_aspect, smooth, reference_file, info.video,
+                             pose_backend, pose_model)
+    seq = extract_poses(Path(info.path), cache_dir=cache_dir, cancel=cancel, on_progress=on_progress,
+                        backend=pose_backend, pose_model=pose_model)
     return Driving(info, _prepare(seq, align_to, source_aspect, smooth, warnings), warnings)

@@ -201,31 +201,33 @@ class StreamedDriving:
 
 
 def open_streamed(video: Path, cache_dir: Path | None, align_to: Pose | None, source_aspect: float | None,
-                  smooth: float, reference_file: Path | None = None, info=None) -> StreamedDriving:
+                  smooth: float, reference_file: Path | None = None, info=None, pose_backend: str = "auto",
+                  pose_model: str | Path | None = None) -> StreamedDriving:
     """A :class:`StreamedDriving` for ``video`` (nothing runs until its first pose is asked for);
-    ``info`` is its probe result when the caller has it."""
-    return StreamedDriving(PoseStream(video, cache_dir, smooth=smooth, info=info), align_to, source_aspect,
-                           reference_file, smooth)
+    ``info`` is its probe result when the caller has it; ``pose_backend``/``pose_model`` pick the
+    extractor (engine.pose.backends)."""
+    stream = PoseStream(video, cache_dir, smooth=smooth, info=info, backend=pose_backend, pose_model=pose_model)
+    return StreamedDriving(stream, align_to, source_aspect, reference_file, smooth)
 
 
 def open_preview(video: Path, cache_dir: Path | None, align_to: Pose | None = None, source_aspect: float | None = None,
-                 smooth: float = 0.0) -> StreamedDriving:
+                 smooth: float = 0.0, pose_backend: str = "auto", pose_model: str | Path | None = None) -> StreamedDriving:
     """For a front end that must never wait on a long video: the analysis starts now and runs to the
     video's end (no run-ahead limit) into ``cache_dir``; ``ready_pose_image(i, w, h)`` answers None
     until frame ``i`` is analysed and ``analysis_progress()`` says how far it is. A job seeded from
     ``cache_dir`` (``RenderJob.seed_pose_cache``) reuses its finished chunks. Call ``close()`` when done."""
-    driving = StreamedDriving(PoseStream(video, cache_dir, smooth=smooth, max_ahead=None), align_to, source_aspect,
-                              None, smooth)
+    stream = PoseStream(video, cache_dir, smooth=smooth, max_ahead=None, backend=pose_backend, pose_model=pose_model)
+    driving = StreamedDriving(stream, align_to, source_aspect, None, smooth)
     driving.stream.start()
     return driving
 
 
 def wait_for_person(video: Path, cache_dir: Path | None, cancel: CancelToken | None = None, on_progress=None,
-                    info=None) -> int:
+                    info=None, pose_backend: str = "auto", pose_model: str | Path | None = None) -> int:
     """Analyse ``video`` until a frame shows a person and return its index: a video without anybody
     fails as soon as its analysis ends, before any weights load, while a long one goes on in seconds.
     Finished chunks stay cached for the render. ``on_progress(done, total)`` follows the frames."""
-    with PoseStream(video, cache_dir, max_ahead=None, info=info) as stream:
+    with PoseStream(video, cache_dir, max_ahead=None, info=info, backend=pose_backend, pose_model=pose_model) as stream:
         index = 0
         while not stream.get(index, cancel).has_person:  # get() raises the no-person error at the end
             index += 1

@@ -101,6 +101,8 @@ def build_dataset(
     max_missing_face: float = 0.2,
     max_missing_hands: float = 0.5,
     min_crop: int | None = None,
+    pose_backend: str = "auto",
+    pose_model: str | Path | None = None,
 ) -> BuildReport:
     """Preprocess every video in ``videos_dir`` into a dataset at ``out_dir`` (see the module docstring).
 
@@ -108,6 +110,8 @@ def build_dataset(
     when neither hand is visible in more than ``max_missing_hands`` of them, or when the crop is
     smaller than ``min_crop`` source pixels (default ``size // 2``: too blurry once enlarged).
     ``on_event`` receives ClipStarted, ClipProgress and ClipResult events; outcomes are also logged.
+    ``pose_backend``/``pose_model`` choose the keypoint extractor (engine.pose.backends); each
+    clip's index entry records the one used.
     """
     videos_dir, out_dir = Path(videos_dir).expanduser(), Path(out_dir).expanduser()
     if not videos_dir.is_dir():
@@ -130,7 +134,8 @@ def build_dataset(
         check(cancel)
         emit(ClipStarted(video.name, number, len(videos)))
         result = _process(video, out_dir, index, size, fps, cancel, max_missing_face, max_missing_hands, min_crop,
-                          lambda done, total, name=video.name: emit(ClipProgress(name, done, total)))
+                          lambda done, total, name=video.name: emit(ClipProgress(name, done, total)),
+                          (pose_backend, pose_model))
         _report(result)
         emit(result)
         results.append(result)
@@ -147,7 +152,7 @@ def _report(result: ClipResult) -> None:
 
 
 def _process(video: Path, out_dir: Path, index: dict, size: int, fps: float, cancel, max_missing_face, max_missing_hands, min_crop,
-             on_progress) -> ClipResult:
+             on_progress, pose=("auto", None)) -> ClipResult:
     from engine.pose.extract import extract_poses
     from engine.video import reader
 
@@ -158,12 +163,14 @@ def _process(video: Path, out_dir: Path, index: dict, size: int, fps: float, can
             if previous["status"] == "dropped" or (out_dir / previous["folder"]).is_dir():
                 return ClipResult(video.name, "done before", previous.get("reason", ""), int(previous.get("frames", 0)))
         info = reader.probe(video)
-        poses = extract_poses(video, cache_dir=out_dir / "pose-cache", cancel=cancel, on_progress=on_progress)
+        poses = extract_poses(video, cache_dir=out_dir / "pose-cache", cancel=cancel, on_progress=on_progress,
+                              backend=pose[0], pose_model=pose[1])
     except InputError as error:
         _record(index, {"video": video.name, "fingerprint": _safe_fingerprint(video), "status": "failed", "reason": str(error)})
         return ClipResult(video.name, "failed", str(error))
 
-    entry = {"video": video.name, "fingerprint": fingerprint, "source_size": [info.width, info.height], "source_fps": float(info.fps)}
+    entry = {"video": video.name, "fingerprint": fingerprint, "source_size": [info.width, info.height], "source_fps": float(info.fps),
+             "pose_backend": str(poses.meta.get("pose_backend", ""))}
     chosen = resample_indices(len(poses), info.fps, fps)
     box = upper_body_crop(poses, info.width, info.height)
     if box is None:

@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 APP_NAME = "talkingpose-studio"
 CONFIG_ENV = "TALKINGPOSE_CONFIG_DIR"
 # Keys a user may put in the [animate] table of config.toml (the same names as the flags).
-CONFIG_KEYS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "preset", "smooth", "align", "audio")
+CONFIG_KEYS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "preset", "smooth", "align", "audio",
+               "pose_backend", "pose_model")
 _JSON_PROGRESS_INTERVAL = 0.25  # seconds between JSON lines for analysis/export progress
 # What each error kind exits with (the mapping itself is studio.cli.main.EXIT_CODE_OF_KIND).
 EXIT_CODES = """exit codes:
@@ -128,14 +129,17 @@ class Reporter:
 
 
 @contextlib.contextmanager
-def reported_progress(reporter: Reporter, event: str, desc: str, unit: str = "frame") -> Iterator[Callable[[int, int], None]]:
+def reported_progress(reporter: Reporter, event: str, desc: str, unit: str = "frame",
+                      fields: dict[str, Any] | None = None) -> Iterator[Callable[[int, int], None]]:
     """An ``on_progress(done, total)`` for engine calls inside the block: a bar plus throttled JSON
-    events; the bar is closed when the block ends, however it ends."""
+    events (with ``fields`` added to each); the bar is closed when the block ends, however it ends."""
     state: dict[str, Any] = {"bar": None, "done": 0}
 
     def on_progress(done: int, total: int) -> None:
         if state["bar"] is None and state["done"] == 0 and done >= total:
             state["done"] = done  # a cache hit: finished before it started, nothing to show
+            if fields:  # ... but the JSON still says which extractor made the poses
+                reporter.emit(event, done=done, total=total, **fields)
             return
         if state["bar"] is None:
             state["bar"] = reporter.bar(total, desc, unit)
@@ -144,7 +148,7 @@ def reported_progress(reporter: Reporter, event: str, desc: str, unit: str = "fr
             bar.total = total
         bar.update(done - state["done"])
         state["done"] = done
-        reporter.emit_throttled(event, done, total)
+        reporter.emit_throttled(event, done, total, **(fields or {}))
 
     try:
         yield on_progress
@@ -185,12 +189,31 @@ def native_logs_silenced() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def driving_analysis_progress(reporter: Reporter) -> Iterator[Callable[[int, int], None]]:
+def driving_analysis_progress(reporter: Reporter, pose: dict[str, Any] | None = None) -> Iterator[Callable[[int, int], None]]:
     """Progress of finding a driving video's keypoints, with MediaPipe's native log lines hidden.
 
+    ``pose`` (``pose_backend_choice``'s dict) goes into every ``analysis`` JSON event.
     The bar closes before stderr is restored: it writes to the stderr it was made with."""
-    with native_logs_silenced(), reported_progress(reporter, "analysis", "analysing driving video") as on_progress:
+    with native_logs_silenced(), reported_progress(reporter, "analysis", "analysing driving video", fields=pose) as on_progress:
         yield on_progress
+
+
+def add_pose_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--pose-backend`` and ``--pose-model``: which extractor finds a driving video's keypoints."""
+    parser.add_argument("--pose-backend", metavar="NAME", help="auto, mediapipe or dwpose: the keypoint extractor "
+                        "(default auto: dwpose when its model files are installed, else mediapipe)")
+    parser.add_argument("--pose-model", type=Path, metavar="DIR",
+                        help="folder holding the DWPose files yolox_l.onnx and dw-ll_ucoco_384.onnx (default: the model library's)")
+
+
+def pose_backend_choice(reporter: Reporter, backend: str | None, model_dir: Path | None) -> dict[str, Any]:
+    """Resolve the pose backend before any analysis (bad choices fail now), say which one runs,
+    and return ``{"pose_backend", "pose_provider"}`` for the JSON events."""
+    from engine.preview import pose_backend_summary
+
+    summary = pose_backend_summary(backend or "auto", model_dir)
+    reporter.info(f"pose backend: {summary['pose_backend']} ({summary['pose_provider']})")
+    return summary
 
 
 def resume_command(work_dir: Path) -> str:
@@ -262,7 +285,7 @@ def load_animate_defaults(path: Path | None = None) -> dict[str, Any]:
     unknown = sorted(set(table) - set(CONFIG_KEYS))
     if unknown:
         raise SettingsError("config", f"{path}: [animate] has an unknown key {unknown[0]!r}; known keys: {', '.join(CONFIG_KEYS)}")
-    for key in ("model", "size", "device", "dtype", "preset"):
+    for key in ("model", "size", "device", "dtype", "preset", "pose_backend", "pose_model"):
         if key in table and not isinstance(table[key], str):
             raise SettingsError("config", f"{path}: [animate] {key} must be text in quotes (got {table[key]!r})")
     for key in ("align", "audio"):

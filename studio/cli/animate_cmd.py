@@ -20,12 +20,14 @@ from studio.cli._common import (
     HelpFormatter,
     Reporter,
     add_output_mode_options,
+    add_pose_options,
     command_session,
     config_path,
     driving_analysis_progress,
     exit_codes_epilog,
     load_animate_defaults,
     native_logs_silenced,
+    pose_backend_choice,
     reported_progress,
     resume_command,
 )
@@ -57,6 +59,7 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
     drive.add_argument("--fps", type=float, metavar="N", help="output frame rate (default: the driving video's)")
     drive.add_argument("--no-align", action="store_true", help="use the driving poses as they are (no fitting to the source person)")
     drive.add_argument("--smooth", type=float, metavar="S", help="smooth the driving keypoints (0 = off, 1 = strong)")
+    add_pose_options(drive)
     out = parser.add_argument_group("output")
     add_export_options(out, "export preset (see 'studio-cli presets list'; default from OUT's extension)")
     out.add_argument("--work-dir", type=Path, metavar="DIR", help="where frames go as they render (default OUT.work next to OUT)")
@@ -113,6 +116,9 @@ class AnimationPlan:
     work_dir: Path
     resume: bool
     force: bool = False
+    pose: dict | None = None  # {"pose_backend", "pose_provider"} for a video: resolved before any analysis
+    pose_backend: str = "auto"
+    pose_model: Path | None = None
 
 
 def animate(args: argparse.Namespace, reporter: Reporter, cancel, *, user_config: bool = True,
@@ -170,6 +176,12 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
     source = inspect_source(args.source)
     driving = inspect_driving(args.driving)
     first, last = frame_range(driving, start, end)
+    # the pose extractor: resolved and checked now (missing DWPose files fail before anything runs);
+    # pose files and pose videos need none, so an unusable choice does not stop them
+    pose_name = getattr(args, "pose_backend", None) or config.get("pose_backend") or "auto"
+    pose_model = getattr(args, "pose_model", None) or config.get("pose_model")
+    pose_model = Path(pose_model).expanduser() if pose_model else None
+    pose = pose_backend_choice(reporter, pose_name, pose_model) if driving.kind == "video" else None
 
     # 3. output: the preset and a writable OUT that is not an input, before any rendering
     force = bool(getattr(args, "force", False))
@@ -187,6 +199,7 @@ def plan_animation(args: argparse.Namespace, reporter: Reporter, user_config: bo
         align=not args.no_align and config.get("align", True), smooth=smooth, first=first, last=last, fps=args.fps,
         size=size, model=model_argument(args.model or config.get("model") or "demo"), placement=(args.device, args.dtype),
         settings={**config_settings, **flag_settings}, work_dir=work_dir, resume=bool(args.resume), force=force,
+        pose=pose, pose_backend=pose["pose_backend"] if pose else pose_name, pose_model=pose_model,
     )
 
 
@@ -199,8 +212,8 @@ def _create_job(plan: AnimationPlan, reporter: Reporter, cancel, model_cache: di
                   output=str(plan.out), preset=plan.preset.id, work_dir=str(plan.work_dir), model=plan.model)
     reporter.info(f"work dir: {plan.work_dir}")
     # a driving video is analysed before weights load: a video without a person fails in seconds
-    with driving_analysis_progress(reporter) as on_progress:
-        analyse_driving(plan.driving, plan.work_dir, cancel, on_progress)
+    with driving_analysis_progress(reporter, plan.pose) as on_progress:
+        analyse_driving(plan.driving, plan.work_dir, cancel, on_progress, plan.pose_backend, plan.pose_model)
     parts = _cached_model(plan.model, plan.placement, model_cache)
     model_defaults = {key: parts.defaults[key] for key in ("beta", "steps", "cfg") if key in parts.defaults}
     values = {**RenderSettings().to_dict(), **model_defaults, **plan.settings}
@@ -208,7 +221,8 @@ def _create_job(plan: AnimationPlan, reporter: Reporter, cancel, model_cache: di
     settings = RenderSettings.from_dict(values)
     job = RenderJob.create(plan.work_dir, plan.source, plan.driving, settings, model=plan.model, start=plan.first,
                            end=plan.last, align=plan.align, smooth=plan.smooth, fps=plan.fps,
-                           model_hash=parts.model_hash, resume=plan.resume)
+                           model_hash=parts.model_hash, resume=plan.resume, pose_backend=plan.pose_backend,
+                           pose_model=plan.pose_model)
     return job, parts.components
 
 

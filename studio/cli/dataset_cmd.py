@@ -34,6 +34,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--max-missing-hands", type=float, default=0.5, metavar="SHARE",
                         help="drop a clip when both hands are missing in more than this share of frames (default 0.5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per clip instead of text")
+    from studio.cli._common import add_pose_options
+
+    add_pose_options(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -42,9 +45,14 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dataset`` and return the exit code (2 when no usable clip results)."""
     from engine.train.dataset_builder import build_dataset
 
+    from engine.preview import pose_backend_summary
+
+    pose = pose_backend_summary(args.pose_backend or "auto", args.pose_model)  # bad choices fail before any video
+    print(f"pose backend: {pose['pose_backend']} ({pose['pose_provider']})", file=sys.stderr, flush=True)
     show = _Output(args.json)
     report = build_dataset(args.videos_dir, args.output, size=args.size, fps=args.fps, on_event=show.event,
-                           max_missing_face=args.max_missing_face, max_missing_hands=args.max_missing_hands)
+                           max_missing_face=args.max_missing_face, max_missing_hands=args.max_missing_hands,
+                           pose_backend=pose["pose_backend"], pose_model=args.pose_model)
     show.close()
     index = load_json(report.index, what="the dataset index")
     usable = [clip for clip in index["clips"] if clip.get("status") == "kept"]

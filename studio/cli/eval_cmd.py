@@ -40,6 +40,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="resize generated frames to the real size instead of failing when sizes differ")
     parser.add_argument("--frames", type=int, metavar="N", help="compare only the first N frames")
     parser.add_argument("--akd", action="store_true", help="also compute AKD (runs pose extraction on both videos)")
+    from studio.cli._common import add_pose_options
+
+    add_pose_options(parser.add_argument_group("AKD keypoints"))
     parser.add_argument("--weights-dir", type=Path, metavar="DIR",
                         help="folder with metric network weights (LPIPS, FVD); default $TPS_METRIC_WEIGHTS")
     parser.add_argument("--list-weights", action="store_true", help="list the network weight files and where to get them")
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.real is None or args.generated is None:
         raise InputError("eval needs --real VIDEO and --generated VIDEO (or --sweep SOURCE DRIVING)")
     from engine.metrics.report import evaluate_videos, to_json_ready, write_report
-    from studio.cli._common import Reporter, cancel_on_signals
+    from studio.cli._common import Reporter, cancel_on_signals, pose_backend_choice
 
     # Progress is a bar on stderr only: with --json, stdout must hold exactly one JSON object.
     reporter = Reporter(json_mode=args.json)
@@ -86,12 +89,14 @@ def run(args: argparse.Namespace) -> int:
         progress["bar"].update(done - progress["done"])
         progress["done"] = done
 
+    pose = pose_backend_choice(reporter, args.pose_backend, args.pose_model) if args.akd else {"pose_backend": "auto"}
     with cancel_on_signals(reporter) as cancel:
         try:
             result = evaluate_videos(
                 args.real, args.generated, args.delta, args.variant, "resize" if args.resize else "error",
                 max_frames=args.frames, ssim_window=args.ssim_window, weights_dir=args.weights_dir,
                 device=args.device, pose_metrics=args.akd, cancel=cancel, on_progress=on_progress,
+                pose_backend=pose["pose_backend"], pose_model=args.pose_model,
             )
         finally:
             if progress["bar"] is not None:

@@ -15,9 +15,11 @@ from studio.cli._common import (
     HelpFormatter,
     Reporter,
     add_output_mode_options,
+    add_pose_options,
     command_session,
     driving_analysis_progress,
     exit_codes_epilog,
+    pose_backend_choice,
     reported_progress,
 )
 
@@ -28,7 +30,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     """Add ``poses``; its parser sets ``func=run``."""
     parser = subparsers.add_parser(
         "poses", help="extract a driving video's keypoints to a .npz pose file",
-        description="Find the body, hand and face keypoints of every frame of DRIVING (MediaPipe Holistic) "
+        description="Find the body, hand and face keypoints of every frame of DRIVING (DWPose or MediaPipe Holistic) "
                     "and save them as a .npz pose file that 'animate' accepts as DRIVING.",
         formatter_class=HelpFormatter, epilog=exit_codes_epilog(),
     )
@@ -36,6 +38,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="POSES.npz", help="the pose file to write")
     parser.add_argument("--preview", type=Path, metavar="OUT.mp4", help="also write the keypoints drawn over the video")
     parser.add_argument("--smooth", type=float, default=0.0, metavar="S", help="smooth the keypoints (0 = off, 1 = strong)")
+    add_pose_options(parser)
     add_output_mode_options(parser)
     parser.set_defaults(func=run)
     return parser
@@ -57,27 +60,29 @@ def run(args: argparse.Namespace) -> int:
                              "give it to 'animate' as DRIVING directly")
         reporter.emit("start", command="poses", driving=str(driving.path), output=str(out),
                       preview=str(preview) if preview else None)
-        written = _poses_of(driving, out, args.smooth, reporter, cancel)
+        pose = pose_backend_choice(reporter, args.pose_backend, args.pose_model) if driving.kind == "video" else None
+        written = _poses_of(driving, out, args.smooth, reporter, cancel, pose, args.pose_model)
         if preview is not None:
             _write_preview(written["poses"], preview, Path(driving.path) if driving.kind == "video" else None,
                            reporter, cancel)
         frames, fps, missing = written["frames"], written["fps"], written["frames_without_person"]
         seconds = time.perf_counter() - started
         reporter.emit("done", output=str(out), preview=str(preview) if preview else None, frames=frames,
-                      frames_without_person=missing, fps=fps, seconds=round(seconds, 3))
+                      frames_without_person=missing, fps=fps, seconds=round(seconds, 3),
+                      pose_backend=written.get("pose_backend") or None)
         if missing:
             reporter.warning(f"no person found in {missing} of {frames} frames; they are left blank")
         reporter.result(f"wrote {out} ({frames} frames at {fps:g} fps)" + (f" and {preview}" if preview else ""))
     return 0
 
 
-def _poses_of(driving, out: Path, smooth: float, reporter: Reporter, cancel) -> dict:
+def _poses_of(driving, out: Path, smooth: float, reporter: Reporter, cancel, pose: dict | None, pose_model) -> dict:
     from engine.preview import write_pose_file
 
     if driving.kind == "poses":
         return write_pose_file(driving, out, smooth, cancel)
-    with driving_analysis_progress(reporter) as on_progress:
-        return write_pose_file(driving, out, smooth, cancel, on_progress)
+    with driving_analysis_progress(reporter, pose) as on_progress:
+        return write_pose_file(driving, out, smooth, cancel, on_progress, pose["pose_backend"], pose_model)
 
 
 def _write_preview(poses, preview: Path, over_video: Path | None, reporter: Reporter, cancel) -> None:
