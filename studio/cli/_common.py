@@ -28,7 +28,7 @@ APP_NAME = "talkingpose-studio"
 CONFIG_ENV = "TALKINGPOSE_CONFIG_DIR"
 # Keys a user may put in the [animate] table of config.toml (the same names as the flags).
 CONFIG_KEYS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "preset", "smooth", "align", "audio",
-               "pose_backend", "pose_model")
+               "pose_backend", "pose_model", "sampler", "compile")
 _JSON_PROGRESS_INTERVAL = 0.25  # seconds between JSON lines for analysis/export progress
 # What each error kind exits with (the mapping itself is studio.cli.main.EXIT_CODE_OF_KIND).
 EXIT_CODES = """exit codes:

@@ -25,9 +25,9 @@ from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options,
 from studio.cli.animate_cmd import add_render_options, animate, plan_animation
 from studio.cli.main import exit_code_for
 
-VALUE_FIELDS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "start", "end", "fps",
+VALUE_FIELDS = ("model", "beta", "steps", "cfg", "seed", "size", "device", "dtype", "sampler", "start", "end", "fps",
                 "smooth", "preset", "work_dir")
-FLAG_FIELDS = {"no_audio": "--no-audio", "no_align": "--no-align"}  # true -> the flag
+FLAG_FIELDS = {"no_audio": "--no-audio", "no_align": "--no-align", "compile": "--compile"}  # true -> the flag
 NEGATED_FIELDS = {"audio": "--no-audio", "align": "--no-align"}  # false -> the flag
 PATH_FIELDS = ("source", "driving", "out", "work_dir")
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
