@@ -129,9 +129,87 @@ def pose_backend_summary(pose_backend: str = "auto", pose_model: str | Path | No
 
 
 def pose_backend_of(poses: Any) -> str:
-    """Which extractor made :func:`driving_poses`' result: "mediapipe", "dwpose", or "" when unknown."""
+    """Which extractor made :func:`driving_poses`' or :func:`open_preview`'s result: "mediapipe",
+    "dwpose", "sample" (the bundled sample's shipped poses), or "" when unknown."""
+    stream = getattr(poses, "stream", None)
+    if stream is not None:
+        return str(stream.identity.get("pose_backend", ""))
     meta = getattr(poses, "meta", None) or {}
     return str(meta.get("pose_backend", ""))
+
+
+def open_preview(driving: DrivingInfo | str | Path, cache_dir: str | Path | None = None, pose_backend: str = "auto",
+                 pose_model: str | Path | None = None) -> Any:
+    """Start analysing a driving video in the background and return at once (a GUI never waits on
+    a long video); the bundled sample video gets its shipped poses instead (engine.sample_pose).
+
+    Args:
+        driving: a :class:`DrivingInfo` or a path.
+        cache_dir: the pose cache the analysis fills (a render job seeded from it reuses the chunks).
+        pose_backend, pose_model: the extractor (see :func:`pose_backend_summary`).
+
+    Returns:
+        An opaque handle for :func:`preview_progress`, :func:`preview_overlay`, :func:`pose_backend_of`
+        and :func:`close_preview`; None for a pose file or pose video (nothing to analyse).
+    """
+    info = driving if isinstance(driving, DrivingInfo) else inspect_driving(driving)
+    if info.kind != "video":
+        return None
+    from engine.sample_pose import known_driving_poses
+
+    known = known_driving_poses(info.path)
+    if known is not None:
+        return known
+    from engine.pose.streamed_driving import open_preview as open_streamed
+
+    return open_streamed(Path(info.path), Path(cache_dir) if cache_dir else None, pose_backend=pose_backend,
+                         pose_model=pose_model)
+
+
+def preview_progress(handle: Any) -> tuple[int, int, bool]:
+    """How far :func:`open_preview`'s analysis is, without waiting.
+
+    Args:
+        handle: what :func:`open_preview` returned.
+
+    Returns:
+        ``(frames analysed, frames expected, finished)``. Raises the analysis's InputError/ModelError
+        once it has failed (no frames, nobody in the video, missing model files).
+    """
+    if handle is None or not hasattr(handle, "stream"):
+        count = pose_count(handle)
+        return count, count, True
+    done, total = handle.analysis_progress()
+    if handle.stream.finished:
+        handle.stream.get(done)  # past the end: returns at once, or raises what stopped the analysis
+    return done, total, bool(handle.stream.finished)
+
+
+def preview_overlay(frame: np.ndarray, handle: Any, index: int) -> np.ndarray | None:
+    """``frame`` with frame ``index``'s keypoints drawn over it, or None when they are not analysed yet.
+
+    Args:
+        frame: (H, W, 3) uint8 RGB, the driving frame ``index``.
+        handle: what :func:`open_preview` returned.
+        index: the frame's 0-based index.
+
+    Returns:
+        A new (H, W, 3) uint8 RGB array, or None (never waits for the analysis).
+    """
+    if handle is None:
+        return None
+    if not hasattr(handle, "stream"):
+        return pose_overlay(frame, handle, index) if 0 <= index < len(handle) else None
+    drawing = handle.ready_pose_image(index, frame.shape[1], frame.shape[0])
+    if drawing is None:
+        return None
+    return np.where(drawing.any(axis=2, keepdims=True), drawing, frame)
+
+
+def close_preview(handle: Any) -> None:
+    """Stop :func:`open_preview`'s analysis (finished chunks stay in its cache); None is fine."""
+    if handle is not None and hasattr(handle, "close"):
+        handle.close()
 
 
 def pose_count(poses: Any) -> int:

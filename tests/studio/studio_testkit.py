@@ -54,6 +54,38 @@ class FakeJob:
         return done
 
 
+class FakePoses:
+    """A streamed analysis: one frame per ``step()``, on its own thread; ``hold_at`` pauses it before
+    that frame until :meth:`release` (a long video whose analysis has not finished)."""
+
+    def __init__(self, frames: int, delay: float, backend_name: str, hold_at: int | None, step) -> None:
+        self.frames, self.backend_name, self.done, self.closed = frames, backend_name, 0, False
+        self._released = threading.Event()
+        if hold_at is None:
+            self._released.set()
+        self._hold_at, self._step = hold_at, step
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for index in range(self.frames):
+            if index == self._hold_at:
+                while not self._released.wait(0.01):
+                    if self.closed:
+                        return
+            if self.closed:
+                return
+            self._step()
+            self.done = index + 1
+
+    def release(self) -> None:
+        self._released.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._thread.join()
+
+
 class FakeBackend:
     """Scripted engine. ``delay`` is seconds per denoising step / per extracted frame."""
 
@@ -70,6 +102,9 @@ class FakeBackend:
         self.person_detector_sees_puppets = True  # False: like MediaPipe, which finds no person in a drawn puppet
         self.fail_prepare: Exception | None = None  # raised while a job analyses its driving video
         self.demo_defaults: dict | None = None  # e.g. {"steps": 15, "cfg": 1.5, "resolution": (128, 128)}
+        self.dwpose_installed = False
+        self.hold_poses_at: int | None = None  # the streamed analysis stops before this frame until released
+        self.job_pose_backends: list[str] = []  # the pose_backend each create_job was given
 
     def _log(self, *call) -> None:
         with self.lock:
@@ -94,8 +129,8 @@ class FakeBackend:
         return {"web": PresetChoice("H.264 for the web", ".mp4"), "png": PresetChoice("PNG sequence", ""),
                 "gif": PresetChoice("Animated GIF", ".gif")}
 
-    def load_source(self, path: Path) -> SourceInfo:
-        self._log("load_source", Path(path).name)
+    def load_source(self, path: Path, pose_backend: str = "auto") -> SourceInfo:
+        self._log("load_source", Path(path).name, pose_backend)
         image = cv2.imread(str(path))
         if image is None:
             raise InputError(f"{Path(path).name} is not an image the studio can read; use a PNG, JPEG or WebP file")
@@ -127,16 +162,30 @@ class FakeBackend:
             raise InputError(f"frame {index} is outside the video")
         return np.full((height, width, 3), frame_value(index), np.uint8)
 
-    def extract_poses(self, path, cancel, on_progress):
-        self._log("extract_poses", Path(path).name)
+    def check_pose_backend(self, pose_backend):
+        self._log("check_pose_backend", pose_backend)
+        if pose_backend == "dwpose" and not self.dwpose_installed:
+            raise ModelError("the DWPose model files are not in /library; run `studio-cli models fetch dwpose`")
+        return "dwpose" if pose_backend == "dwpose" or (pose_backend == "auto" and self.dwpose_installed) else "mediapipe"
+
+    def open_poses(self, path, pose_backend="auto"):
+        self._log("open_poses", Path(path).name, pose_backend)
         frames, *_ = self._parse(path)
-        for index in range(frames):
-            cancel.check()
-            self._step()
-            on_progress(index + 1, frames)
-        return [f"pose{index}" for index in range(frames)]
+        name = "dwpose" if pose_backend == "dwpose" or (pose_backend == "auto" and self.dwpose_installed) else "mediapipe"
+        return FakePoses(frames, self.delay, name, self.hold_poses_at, self._step)
+
+    def poses_progress(self, poses):
+        return poses.done, poses.frames, poses.done == poses.frames
+
+    def close_poses(self, poses):
+        poses.close()
+
+    def pose_backend_of(self, poses):
+        return poses.backend_name
 
     def overlay(self, frame, poses, index):
+        if index >= poses.done:
+            return None  # not analysed yet: the streamed engine never waits
         shown = frame.copy()
         shown[0, 0] = OVERLAY_MARK
         return shown
@@ -173,8 +222,9 @@ class FakeBackend:
             self.inside_generator_saw.append(type(error).__name__)
             raise
 
-    def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth):
+    def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth, pose_backend="auto"):
         self._log("create_job", model, start, end)
+        self.job_pose_backends.append(pose_backend)
         self._check_model(model)
         work_dir.mkdir(parents=True)
         spec = {"settings": settings.to_dict(), "start": start, "end": end}

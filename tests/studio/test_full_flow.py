@@ -74,7 +74,7 @@ def test_full_flow_with_the_tiny_model(qtbot, talk_inputs, tmp_path):
     wait_until(qtbot, lambda: model.source.info is not None or errors, timeout=60_000)
     assert errors == []
     assert model.source.warning == "" and model.timeline.frames == CLIP_FRAMES
-    assert len(model.driving.poses) == CLIP_FRAMES and model.driving.poses[5].has_person
+    assert model.driving.pose_progress == (CLIP_FRAMES, CLIP_FRAMES) and model.driving.poses.ready_pose(5).has_person
 
     # 2. scrub: the preview shows that frame, with the pose drawn over it (and without, when toggled off)
     model.timeline.seek(5)

@@ -39,8 +39,11 @@ def test_driving_load_sets_timeline_and_extracts_poses_with_progress(qtbot, stud
         studio_model.open_driving(media["video"])
     assert (studio_model.timeline.frames, studio_model.timeline.fps) == (20, 10.0)
     assert (studio_model.timeline.range_in, studio_model.timeline.range_out) == (0, 19)
-    assert progress == [(done, 20) for done in range(1, 21)]
-    assert studio_model.driving.poses == [f"pose{i}" for i in range(20)]
+    # the streamed analysis is polled: progress only grows, in frames of 20, and ends complete
+    assert progress[-1] == (20, 20) and all(total == 20 for _, total in progress)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+    poses = studio_model.driving.poses
+    assert poses is studio_model.driving.pose_handle and poses.done == 20
     wait_until(qtbot, lambda: len(studio_model.driving.thumbnails) == 12)
     assert sorted(studio_model.driving.thumbnails)[0] == 0 and sorted(studio_model.driving.thumbnails)[-1] == 19
 

@@ -56,7 +56,7 @@ def test_dropped_inputs_show_thumbnail_timeline_and_overlay(qtbot, window, media
     wait_until(qtbot, lambda: tuple(window.model.preview.driving_image[0, 0]) == OVERLAY_MARK)
     assert window.source_panel.thumbnail.has_image() and window.source_panel.path_label.text() == "portrait.png"
     assert window.timeline_panel.readout.text().startswith("frame 1 / 20")
-    assert window.timeline_panel.video_label.text() == "64x48 · 10.00 fps · 2.0 s"
+    assert window.timeline_panel.video_label.text() == "64x48 · 10.00 fps · 2.0 s · poses found by MediaPipe"
     assert window.timeline_panel.pose_progress.format() == "poses ready"
     shown = qimage_to_array(window.preview_panel.driving_view.grab().toImage())
     rect = window.preview_panel.driving_view.image_rect()

@@ -61,15 +61,19 @@ class Backend(Protocol):
     def list_models(self) -> list[str]: ...
     def list_model_cards(self, verified: dict[str, str]) -> list[Any]: ...
     def list_presets(self) -> dict[str, PresetChoice]: ...
-    def load_source(self, path: Path) -> SourceInfo: ...
+    def load_source(self, path: Path, pose_backend: str = "auto") -> SourceInfo: ...
     def probe_driving(self, path: Path) -> DrivingInfo: ...
     def read_frame(self, path: Path, index: int) -> np.ndarray: ...
-    def extract_poses(self, path: Path, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> Any: ...
-    def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray: ...
+    def check_pose_backend(self, pose_backend: str) -> str: ...
+    def open_poses(self, path: Path, pose_backend: str = "auto") -> Any: ...
+    def poses_progress(self, poses: Any) -> tuple[int, int, bool]: ...
+    def close_poses(self, poses: Any) -> None: ...
+    def pose_backend_of(self, poses: Any) -> str: ...
+    def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray | None: ...
     def preview_frame(self, source: Path, driving: Path, index: int, settings: RenderSettings, model: str,
                       align: bool, smooth: float, cancel: CancelToken) -> Iterator[Any]: ...
     def create_job(self, work_dir: Path, source: Path, driving: Path, settings: RenderSettings, model: str,
-                   start: int, end: int | None, align: bool, smooth: float) -> Any: ...
+                   start: int, end: int | None, align: bool, smooth: float, pose_backend: str = "auto") -> Any: ...
     def open_job(self, work_dir: Path) -> Any: ...
     def prepare_job(self, job: Any, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> None: ...
     def run_job(self, job: Any, cancel: CancelToken) -> Iterator[Any]: ...
@@ -107,10 +111,10 @@ class EngineBackend:
         presets = _engine("engine.video.presets").list_presets()
         return {preset.id: PresetChoice(preset.description or preset.name, preset.extension) for preset in presets}
 
-    def load_source(self, path: Path) -> SourceInfo:
+    def load_source(self, path: Path, pose_backend: str = "auto") -> SourceInfo:
         # engine.inputs checks the file (the same sentences as the CLI and batch), then the person is found.
         image = _engine("engine.inputs").inspect_source(Path(path)).image
-        person = _engine("engine.preview").find_source_person(image, Path(path))
+        person = _engine("engine.preview").find_source_person(image, Path(path), pose_backend=pose_backend)
         return SourceInfo(str(path), image, person.has_person, person.has_face, person.pose)
 
     def probe_driving(self, path: Path) -> DrivingInfo:
@@ -119,11 +123,26 @@ class EngineBackend:
     def read_frame(self, path: Path, index: int) -> np.ndarray:
         return _engine("engine.preview").driving_frame(Path(path), index)
 
-    def extract_poses(self, path: Path, cancel: CancelToken, on_progress: Callable[[int, int], None]) -> Any:
-        return _engine("engine.preview").driving_poses(Path(path), pose_cache_dir(), cancel, on_progress)
+    def check_pose_backend(self, pose_backend: str) -> str:
+        """The detector ``pose_backend`` stands for here; ModelError when DWPose's files are missing."""
+        return _engine("engine.preview").pose_backend_summary(pose_backend)["pose_backend"]
 
-    def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray:
-        return _engine("engine.preview").pose_overlay(frame, poses, index)
+    def open_poses(self, path: Path, pose_backend: str = "auto") -> Any:
+        # Streamed: returns at once; frames become available as they are analysed into the shared
+        # cache, which a render job is seeded from (create_job).
+        return _engine("engine.preview").open_preview(Path(path), pose_cache_dir(), pose_backend=pose_backend)
+
+    def poses_progress(self, poses: Any) -> tuple[int, int, bool]:
+        return _engine("engine.preview").preview_progress(poses)
+
+    def close_poses(self, poses: Any) -> None:
+        _engine("engine.preview").close_preview(poses)
+
+    def pose_backend_of(self, poses: Any) -> str:
+        return _engine("engine.preview").pose_backend_of(poses)
+
+    def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray | None:
+        return _engine("engine.preview").preview_overlay(frame, poses, index)
 
     def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
         # The shared pose cache makes each preview reuse the extraction the timeline already ran.
@@ -132,10 +151,10 @@ class EngineBackend:
             cache_dir=pose_cache_dir(),
         )
 
-    def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth):
+    def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth, pose_backend="auto"):
         job = _engine("engine.jobs").RenderJob.create(
             Path(work_dir), Path(source), Path(driving), settings, model=model, start=start, end=end,
-            align=align, smooth=smooth,
+            align=align, smooth=smooth, pose_backend=pose_backend,
         )
         job.seed_pose_cache(pose_cache_dir())
         return job

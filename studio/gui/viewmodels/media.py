@@ -68,6 +68,8 @@ class SourceModel(QObject):
         self._backend = backend
         self.info: SourceInfo | None = None
         self.loading = False
+        self.pose_backend = "auto"  # the Pose detector setting (StudioModel keeps it in step)
+        self.loaded_with = ""  # the pose_backend the current info's person was found with
         self._worker: Worker | None = None
 
     @property
@@ -83,17 +85,17 @@ class SourceModel(QObject):
             self._worker.cancel()
         self.loading = True
         self.changed.emit()
-        path = Path(path)
+        path, pose_backend = Path(path), self.pose_backend
         self._worker = start_worker(
-            lambda token, report: with_known_pose(self._backend.load_source(path)), "load-source",
-            on_result=self._loaded, on_error=self._failed, on_finished=self._finished,
+            lambda token, report: (with_known_pose(self._backend.load_source(path, pose_backend)), pose_backend),
+            "load-source", on_result=self._loaded, on_error=self._failed, on_finished=self._finished,
         )
         return self._worker
 
-    def _loaded(self, info: SourceInfo) -> None:
+    def _loaded(self, item: tuple[SourceInfo, str]) -> None:
         previous = self.path
-        self.info = info
-        self.loaded.emit(info.path, previous)
+        self.info, self.loaded_with = item
+        self.loaded.emit(self.info.path, previous)
 
     def _failed(self, message: str) -> None:
         self.error.emit(message)
@@ -104,11 +106,20 @@ class SourceModel(QObject):
             self.changed.emit()
 
 
+POSE_MADE_BY = {"mediapipe": "found by MediaPipe", "dwpose": "found by DWPose", "sample": "the sample's own poses"}
+POSE_POLL_S = 0.1  # how often the analysis' progress is read (it runs on its own thread)
+
+
 class DrivingModel(QObject):
-    """The driving video: ``info`` (metadata) first, then ``poses`` and ``thumbnails`` in the background."""
+    """The driving video: ``info`` (metadata) first, then poses and ``thumbnails`` in the background.
+
+    The analysis streams (engine.preview.open_preview): ``pose_handle`` is set as soon as it starts,
+    and the overlay of frame i shows once frame i is analysed; ``poses`` is set when it has finished.
+    """
 
     changed = Signal()
     loaded = Signal(str, str)  # new path, previous path: info is set; poses and thumbnails are on their way
+    poses_opened = Signal()  # pose_handle is set: analysed frames can be overlaid
     poses_progress = Signal(int, int)  # frames done, total
     poses_ready = Signal()
     thumbnails_changed = Signal()
@@ -118,7 +129,10 @@ class DrivingModel(QObject):
         super().__init__(parent)
         self._backend = backend
         self.info: DrivingInfo | None = None
-        self.poses: Any = None
+        self.pose_handle: Any = None  # the streamed analysis, for overlays while it runs
+        self.poses: Any = None  # the same handle, once the analysis has finished
+        self.pose_backend = "auto"  # the Pose detector setting (StudioModel keeps it in step)
+        self.analysed_with = ""  # the pose_backend of the running or finished analysis
         self.pose_progress = (0, 0)
         self._pose_clock: tuple[float, int] | None = None  # (time, frames done) when extraction started
         self.extracting = False
@@ -136,6 +150,11 @@ class DrivingModel(QObject):
     def thumbnails_complete(self) -> bool:
         return len(self.thumbnails) == len(self.thumbnail_indices)
 
+    @property
+    def pose_backend_used(self) -> str:
+        """Which detector made the poses ("mediapipe", "dwpose", "sample"; "" before the analysis opened)."""
+        return self._backend.pose_backend_of(self.pose_handle) if self.pose_handle is not None else ""
+
     def load(self, path: str | Path) -> Worker:
         """Probe the video; on success start pose extraction and thumbnails (both cancel the old ones)."""
         path = Path(path)
@@ -148,6 +167,12 @@ class DrivingModel(QObject):
         )
         self._workers["probe"] = worker
         return worker
+
+    def reanalyse(self) -> None:
+        """Analyse the current video again (the Pose detector setting changed)."""
+        if self.info is not None:
+            self._start_poses(Path(self.info.path))
+            self.changed.emit()
 
     def cancel_extraction(self) -> None:
         """Stop analysing the driving video (a render analyses it again when it starts)."""
@@ -182,27 +207,50 @@ class DrivingModel(QObject):
         return (total - done) / speed if speed > 0 and total > done else None
 
     def _probed(self, info: DrivingInfo) -> None:
-        for key in ("poses", "thumbs"):
-            self._cancel(key)
+        self._cancel("thumbs")
         previous = self.path
-        self.info, self.poses, self.thumbnails = info, None, {}
-        self.loading, self.extracting, self.pose_error = False, True, ""
-        self.pose_progress = (0, info.frames)
-        self._pose_clock = None
+        self.info, self.thumbnails = info, {}
+        self.loading = False
+        self._start_poses(Path(info.path))
         self.loaded.emit(info.path, previous)
         self.changed.emit()
         self.thumbnails_changed.emit()
+        self._start_thumbnails(info)
+
+    def _start_poses(self, path: Path) -> None:
+        self._cancel("poses")
+        self.pose_handle, self.poses = None, None  # the old worker closes its own handle
+        self.extracting, self.pose_error = True, ""
+        self.pose_progress = (0, self.info.frames if self.info else 0)
+        self._pose_clock = None
+        backend, pose_backend = self._backend, self.pose_backend
+        self.analysed_with = pose_backend
+
+        def analyse(token, report):
+            handle = backend.open_poses(path, pose_backend)
+            report(("opened", handle))
+            try:
+                while True:
+                    done, total, finished = backend.poses_progress(handle)
+                    report(("progress", (done, total)))
+                    if finished:
+                        return handle
+                    token.check()
+                    time.sleep(POSE_POLL_S)
+            except BaseException:
+                backend.close_poses(handle)  # finished chunks stay cached for the render
+                raise
+
+        worker = start_worker(analyse, "analyse-poses")
+        worker.event.connect(lambda item, w=worker: self._pose_event(w, item))
+        worker.result.connect(lambda handle, w=worker: self._poses_done(w, handle))
+        worker.error.connect(lambda message, w=worker: self._poses_failed(w, message))
+        worker.cancelled.connect(lambda w=worker: self._poses_failed(w, ""))
+        self._workers["poses"] = worker
+
+    def _start_thumbnails(self, info: DrivingInfo) -> None:
+        """A fixed number of evenly spaced frames, each read by seeking: an hour-long video costs no more."""
         path = Path(info.path)
-
-        def extract(token, report):
-            return self._backend.extract_poses(path, token, lambda done, total: report((done, total)))
-
-        poses_worker = start_worker(extract, "extract-poses", on_event=self._pose_step)
-        poses_worker.result.connect(lambda poses, w=poses_worker: self._poses_done(w, poses))
-        poses_worker.error.connect(lambda message, w=poses_worker: self._poses_failed(w, message))
-        poses_worker.cancelled.connect(lambda w=poses_worker: self._poses_failed(w, ""))
-        self._workers["poses"] = poses_worker
-
         indices = sorted({round(i * (info.frames - 1) / max(1, THUMBNAIL_COUNT - 1)) for i in range(THUMBNAIL_COUNT)}) \
             if info.frames > 0 else []
         self.thumbnail_indices = indices
@@ -219,18 +267,28 @@ class DrivingModel(QObject):
     def _is_current(self, worker: Worker, key: str) -> bool:
         return self._workers.get(key) is worker
 
-    def _pose_step(self, progress: tuple[int, int]) -> None:
-        if self._pose_clock is None:
-            self._pose_clock = (time.monotonic(), progress[0])
-        self.pose_progress = progress
-        self.poses_progress.emit(*progress)
-
-    def _poses_done(self, worker: Worker, poses: Any) -> None:
+    def _pose_event(self, worker: Worker, item: tuple[str, Any]) -> None:
         if not self._is_current(worker, "poses"):
             return
-        self.poses, self.extracting = poses, False
-        total = self.info.frames if self.info else 0
-        self.pose_progress = (total, total)
+        kind, value = item
+        if kind == "opened":
+            self.pose_handle = value
+            self.changed.emit()
+            self.poses_opened.emit()
+            return
+        if self._pose_clock is None:
+            self._pose_clock = (time.monotonic(), value[0])
+        self.pose_progress = value
+        self.poses_progress.emit(*value)
+
+    def _poses_done(self, worker: Worker, handle: Any) -> None:
+        if not self._is_current(worker, "poses"):
+            self._backend.close_poses(handle)
+            return
+        self.pose_handle = self.poses = handle
+        self.extracting = False
+        done = self.pose_progress[0]
+        self.pose_progress = (done, done)
         self.changed.emit()
         self.poses_ready.emit()
 

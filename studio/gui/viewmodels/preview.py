@@ -50,6 +50,7 @@ class PreviewModel(QObject):
         self._raw_frame: tuple[str, int, np.ndarray] | None = None
         self._frame_worker: Worker | None = None
         self._pending_index: int | None = None
+        self._awaiting_pose: int | None = None  # the shown frame's index while its pose is not analysed yet
         self._preview_worker: Worker | None = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -57,6 +58,8 @@ class PreviewModel(QObject):
         self._debounce.timeout.connect(self.request_preview)
         timeline.playhead_changed.connect(self.request_driving_frame)
         driving.poses_ready.connect(self._refresh_driving_frame)
+        driving.poses_opened.connect(self._refresh_driving_frame)
+        driving.poses_progress.connect(self._pose_analysed)
         settings.changed.connect(self._setting_changed)
 
     @property
@@ -70,6 +73,12 @@ class PreviewModel(QObject):
             self.changed.emit()
             self._refresh_driving_frame()
 
+    def _pose_analysed(self, done: int, total: int) -> None:
+        """The analysis has reached the shown frame: draw its pose now (it streams; see DrivingModel)."""
+        if self._awaiting_pose is not None and done > self._awaiting_pose and self.show_overlay:
+            self._awaiting_pose = None
+            self._refresh_driving_frame()
+
     def _refresh_driving_frame(self) -> None:
         if self._driving.info is not None:
             self.request_driving_frame(self._timeline.playhead)
@@ -81,7 +90,7 @@ class PreviewModel(QObject):
             self._pending_index = index
             return
         self._pending_index = None
-        path, poses, overlay = self._driving.path, self._driving.poses, self.show_overlay
+        path, poses, overlay = self._driving.path, self._driving.pose_handle, self.show_overlay
         cached = self._raw_frame
 
         def read(token, report):
@@ -89,18 +98,19 @@ class PreviewModel(QObject):
                 raw = cached[2]
             else:
                 raw = self._backend.read_frame(Path(path), index)
-            shown = self._backend.overlay(raw, poses, index) if overlay and poses is not None else raw
-            return path, index, raw, shown
+            drawn = self._backend.overlay(raw, poses, index) if overlay and poses is not None else None
+            return path, index, raw, drawn
 
         self._frame_worker = start_worker(read, "driving-frame", on_result=self._frame_read,
                                           on_error=self.error.emit, on_finished=self._frame_finished)
 
     def _frame_read(self, item: tuple[str, int, np.ndarray, np.ndarray]) -> None:
-        path, index, raw, shown = item
+        path, index, raw, drawn = item
         if path != self._driving.path:
             return
         self._raw_frame = (path, index, raw)
-        self.driving_image, self.driving_index = shown, index
+        self._awaiting_pose = index if drawn is None and self._driving.extracting else None
+        self.driving_image, self.driving_index = (raw if drawn is None else drawn), index
         self.changed.emit()
 
     def _frame_finished(self) -> None:

@@ -80,19 +80,21 @@ class JobEntry:
     preset: str = ""
     audio: bool = True
     retry: bool = True  # False after an input error: resuming would only fail the same way
+    pose_backend: str = "auto"  # the Pose detector setting; the job records what "auto" resolved to
 
     @classmethod
     def for_spec(cls, spec: JobSpec, **queue_fields: Any) -> "JobEntry":
         """The queue's view of an engine job: what it renders comes from ``spec`` (one definition,
         engine.jobs.JobSpec); ``queue_fields`` are the queue's own (id, name, work_dir, output, ...)."""
         return cls(source=spec.source, driving=spec.driving, model=spec.model, settings=spec.settings.to_dict(),
-                   start=spec.start, end=spec.end, align=spec.align, smooth=spec.smooth, **queue_fields)
+                   start=spec.start, end=spec.end, align=spec.align, smooth=spec.smooth,
+                   pose_backend=spec.pose_backend, **queue_fields)
 
     @property
     def spec(self) -> JobSpec:
         """What the engine renders for this entry."""
         return JobSpec(self.source, self.driving, RenderSettings.from_dict(self.settings), self.model, self.start,
-                       self.end, self.align, self.smooth)
+                       self.end, self.align, self.smooth, pose_backend=self.pose_backend)
 
     @property
     def current_frame(self) -> int:
@@ -176,14 +178,14 @@ class RenderQueueModel(QObject):
     # --- commands ------------------------------------------------------------------------------
     def add(self, source: str, driving: str, settings: RenderSettings, model: str, start: int,
             end: int | None, align: bool, smooth: float, output: str = "", preset: str = "",
-            audio: bool = True) -> JobEntry:
+            audio: bool = True, pose_backend: str = "auto") -> JobEntry:
         """Queue a render of frames ``[start, end)``; it starts when nothing else is running and,
         with ``output``, ends by writing that file with ``preset``."""
         if not source or not driving:
             raise InputError("choose a source image and a driving video before rendering")
         entry_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         total = (end - start) if end is not None else 0
-        spec = JobSpec(str(source), str(driving), settings, model, start, end, align, smooth)
+        spec = JobSpec(str(source), str(driving), settings, model, start, end, align, smooth, pose_backend=pose_backend)
         entry = JobEntry.for_spec(
             spec, id=entry_id, name=f"{Path(source).stem} × {Path(driving).stem}",
             work_dir=str(data_dir() / "jobs" / entry_id), frames_total=max(0, total), output=output, preset=preset,
@@ -280,16 +282,17 @@ class RenderQueueModel(QObject):
         # dropped by a cancel in flight.
         created = entry.created or (Path(entry.work_dir) / "job.json").exists()
         plan = (created, Path(entry.work_dir), entry.source, entry.driving, entry.model, entry.start,
-                entry.end, entry.align, entry.smooth)
+                entry.end, entry.align, entry.smooth, entry.pose_backend)
 
         def run(token, report):
-            created, work_dir, source, driving, model, start, end, align, smooth = plan
+            created, work_dir, source, driving, model, start, end, align, smooth, pose_backend = plan
             if known_job is not None:
                 job = known_job
             elif created:
                 job = backend.open_job(work_dir)
             else:
-                job = backend.create_job(work_dir, Path(source), Path(driving), settings, model, start, end, align, smooth)
+                job = backend.create_job(work_dir, Path(source), Path(driving), settings, model, start, end, align, smooth,
+                                         pose_backend=pose_backend)
             report(JobCreated(job))
             backend.prepare_job(job, token, lambda done, total: report(PosesProgress(done, total)))
             report(JobOpened(int(job.frames_done), int(job.frames_total)))

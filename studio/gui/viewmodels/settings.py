@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 import engine.config
 from engine.config import DEVICES, RenderSettings
+from engine.weights.pose_models import BACKENDS as POSE_BACKENDS
 
 BETA_RANGE = (0.0, 0.3)
 BETA_STEP = 0.01
@@ -49,9 +50,11 @@ class SettingsState:
 CHOICES = {
     "sampler": ("Sampler", "How each frame is denoised: ddim is the reference; the others reach similar "
                 "quality in fewer steps", "SAMPLERS", ("ddim", "dpmpp-2m", "unipc")),
-    "pose_backend": ("Pose finder", "What finds the body and face in the videos: auto picks the best one installed",
-                     "POSE_BACKENDS", ("auto", "mediapipe", "dwpose")),
 }
+POSE_LABEL = "Pose detector"
+POSE_TOOLTIP = ("What finds the body and face in the source and the driving video: Auto uses DWPose when its "
+                "model files are installed, else MediaPipe; DWPose is more accurate on hands and faces")
+POSE_NAMES = {"auto": "Auto", "mediapipe": "MediaPipe", "dwpose": "DWPose"}
 ENGINE_FIELDS = {f.name for f in fields(RenderSettings)}
 RENDER_FIELDS = ("beta", "steps", "cfg", "seed", "width", "height", "device") + tuple(
     name for name in CHOICES if name in ENGINE_FIELDS)
@@ -77,6 +80,11 @@ class SettingsModel(QObject):
     def choices(self, name: str) -> list[str]:
         label, tooltip, constant, fallback = CHOICES[name]
         return list(getattr(engine.config, constant, fallback))
+
+    @staticmethod
+    def pose_backends() -> list[tuple[str, str]]:
+        """(value, label) of each pose detector the engine offers, "auto" first."""
+        return [(name, POSE_NAMES.get(name, name)) for name in POSE_BACKENDS]
 
     def set_model_card(self, text: str) -> None:
         if text != self.model_card:
@@ -122,8 +130,10 @@ class SettingsModel(QObject):
 
     def load(self, settings: dict[str, Any], model: str | None = None, align: bool | None = None,
              smooth: float | None = None) -> None:
-        """Apply a saved project's values (RenderSettings.to_dict() keys; unknown keys ignored)."""
+        """Apply a saved project's values (RenderSettings.to_dict() keys and ``pose_backend``; unknown keys ignored)."""
         changes = {name: settings[name] for name in RENDER_FIELDS if name in settings}
+        if settings.get("pose_backend") in POSE_BACKENDS:  # a hand-edited project's unknown name keeps the current one
+            changes["pose_backend"] = settings["pose_backend"]
         for name, value in (("model", model), ("align", align), ("smooth", smooth)):
             if value is not None:
                 changes[name] = value

@@ -19,7 +19,7 @@ from engine.inputs import VIDEO_SUFFIXES as VIDEO_FILE_SUFFIXES
 from studio.gui.project import Prefs, Project
 from studio.gui.viewmodels.backend import IMAGE_SUFFIXES, Backend, EngineBackend
 from studio.gui.viewmodels.history import History
-from studio.gui.viewmodels.media import DrivingModel, SourceModel
+from studio.gui.viewmodels.media import POSE_MADE_BY, DrivingModel, SourceModel
 from studio.gui.viewmodels.models import ModelLibraryModel
 from studio.gui.viewmodels.preview import PreviewModel
 from studio.gui.viewmodels.render_queue import JobEntry, RenderQueueModel
@@ -28,6 +28,8 @@ from studio.gui.viewmodels.timeline import TimelineModel
 from studio.gui.wording import gui_wording
 from studio.gui.worker import Worker, start_worker
 
+DWPOSE_MISSING = ("DWPose's model files are not installed, so MediaPipe keeps finding the poses; run "
+                  "`studio-cli models fetch dwpose` once, then choose DWPose again.")
 VIDEO_SUFFIXES = VIDEO_FILE_SUFFIXES | POSE_SUFFIXES  # what may be dropped as the driving input
 PROJECT_SUFFIXES = {".tpproj"}
 
@@ -60,6 +62,7 @@ class StudioModel(QObject):
         self.last_error = ""
         self.presets: dict = {}
         self._pending_project: Project | None = None
+        self._pose_check: Worker | None = None  # checks a newly chosen Pose detector (DWPose's files)
         self._defaults_checked = False  # the first model list applies the model's defaults to a fresh start
         for part in (self.source, self.driving, self.preview, self.queue, self.library):
             part.error.connect(self._report_error)
@@ -74,7 +77,9 @@ class StudioModel(QObject):
         self.queue.frame_ready.connect(self._render_frame)
         self.library.changed.connect(self._library_changed)
         self.driving.poses_ready.connect(
-            lambda: self.status.emit(f"poses ready for {Path(self.driving.path).name}: scrub, preview or render", "info"))
+            lambda: self.status.emit(f"poses ready for {Path(self.driving.path).name} ({self.pose_detector_text()}): "
+                                     "scrub, preview or render", "info"))
+        self.settings.edited.connect(self._setting_edited)
         self.refresh_lists()
 
     @property
@@ -119,6 +124,38 @@ class StudioModel(QObject):
             changes = {key: card.defaults[key] for key in ("steps", "cfg", "beta") if key in card.defaults}
             changes["width"], changes["height"] = card.resolution
             self.settings.set(**changes)
+
+    # --- pose detector -----------------------------------------------------------------------------
+    def pose_detector_text(self) -> str:
+        """Which detector made the driving poses, in words ("" before the analysis opened)."""
+        return POSE_MADE_BY.get(self.driving.pose_backend_used, "")
+
+    def _setting_edited(self, name: str, old, new) -> None:
+        if name != "pose_backend":
+            return
+        # Inputs opened from now on use the new choice at once; a missing DWPose puts the old one back.
+        self.source.pose_backend = self.driving.pose_backend = new
+        self._pose_check = start_worker(
+            lambda token, report: self.backend.check_pose_backend(new), "pose-backend",
+            on_result=lambda resolved: self._pose_backend_ok(new),
+            on_error=lambda message: self._pose_backend_refused(new, old))
+
+    def _pose_backend_ok(self, name: str) -> None:
+        if self.settings.get("pose_backend") != name:
+            return  # a later choice is being checked
+        if self.driving.info is not None and self.driving.analysed_with != name:
+            self.driving.reanalyse()
+        if self.source.info is not None and self.source.loaded_with != name:
+            self.source.load(self.source.path)
+
+    def _pose_backend_refused(self, name: str, old: str) -> None:
+        if self.settings.get("pose_backend") != name:
+            return
+        with self.history.paused():
+            self.settings.set(pose_backend=old if old != name else "auto")
+        # Worded here, not by gui_wording: the model manager does not fetch DWPose, the command line does.
+        self.last_error = DWPOSE_MISSING
+        self.error.emit(self.last_error)
 
     # --- inputs ----------------------------------------------------------------------------------
     def open_source(self, path: str | Path) -> Worker:
@@ -202,7 +239,8 @@ class StudioModel(QObject):
             entry = self.queue.add(self.source.path, self.driving.path, settings, self.settings.get("model"),
                                    self.timeline.range_in, self.timeline.range_out + 1,
                                    self.settings.get("align"), self.settings.get("smooth"),
-                                   output=str(output) if output else "", preset=preset, audio=audio)
+                                   output=str(output) if output else "", preset=preset, audio=audio,
+                                   pose_backend=self.settings.get("pose_backend"))
         except StudioError as error:
             self._report_error(str(error))
             return None
@@ -238,7 +276,8 @@ class StudioModel(QObject):
         values = self.settings.values()
         return Project(
             source=self.source.path, driving=self.driving.path, model=values["model"],
-            settings={name: values[name] for name in ("beta", "steps", "cfg", "seed", "width", "height", "device")},
+            settings={name: values[name] for name in ("beta", "steps", "cfg", "seed", "width", "height", "device",
+                                                      "pose_backend")},
             align=values["align"], smooth=values["smooth"], range_in=self.timeline.range_in,
             range_out=self.timeline.range_out if self.timeline.frames else None, playhead=self.timeline.playhead,
         )
@@ -317,6 +356,8 @@ class StudioModel(QObject):
             self._report_error(str(error))
 
     def shutdown(self) -> None:
+        if self._pose_check is not None:
+            self._pose_check.cancel()  # its answer would start a new analysis
         self.preview.stop_live()
         self.driving.cancel_extraction()
         self.queue.shutdown()

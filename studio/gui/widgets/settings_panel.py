@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.gui.viewmodels.settings import (
-    BETA_LABEL, BETA_RANGE, BETA_STEP, BETA_TOOLTIP, SEED_MAX, SIZES, SettingsModel,
+    BETA_LABEL, BETA_RANGE, BETA_STEP, BETA_TOOLTIP, POSE_LABEL, POSE_TOOLTIP, SEED_MAX, SIZES, SettingsModel,
 )
 from studio.gui.widgets.keys import claim_keys
 
@@ -37,7 +37,7 @@ class SettingsPanel(QWidget):
         self.number_fields = (self.steps_spin, self.cfg_spin, self.seed_spin, self.smooth_spin)
         for spin in self.number_fields:
             spin.setKeyboardTracking(False)
-        self._claim = claim_keys([self.beta_slider, self.model_combo, self.size_combo, self.device_combo,
+        self._claim = claim_keys([self.beta_slider, self.model_combo, self.size_combo, self.device_combo, self.pose_combo,
                                   *self.choice_combos.values(), *self.number_fields])
         model.changed.connect(self.refresh)
         self.refresh_models()
@@ -131,6 +131,14 @@ class SettingsPanel(QWidget):
         self.device_combo.currentTextChanged.connect(lambda text: model.set(device=text))
         form.addRow("Device", self.device_combo)
 
+        self.pose_combo = QComboBox()
+        for value, label in model.pose_backends():
+            self.pose_combo.addItem(label, value)
+        self.pose_combo.setToolTip(POSE_TOOLTIP)
+        self.pose_combo.currentIndexChanged.connect(
+            lambda index: index >= 0 and model.set(pose_backend=self.pose_combo.itemData(index)))
+        form.addRow(POSE_LABEL, self.pose_combo)
+
         self.choice_combos: dict[str, QComboBox] = {}
         for name, (label, tooltip) in model.choice_fields().items():
             combo = QComboBox()
@@ -171,6 +179,7 @@ class SettingsPanel(QWidget):
             (self.align_check, lambda w: w.setChecked(values["align"])),
             (self.smooth_spin, lambda w: w.setValue(values["smooth"])),
             (self.device_combo, lambda w: w.setCurrentText(values["device"])),
+            (self.pose_combo, lambda w: w.setCurrentIndex(w.findData(values["pose_backend"]))),
         ]
         for field_name, combo in self.choice_combos.items():
             controls.append((combo, lambda w, n=field_name: w.setCurrentText(str(values[n]))))

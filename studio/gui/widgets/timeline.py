@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget,
 )
 
-from studio.gui.viewmodels.media import DrivingModel
+from studio.gui.viewmodels.media import POSE_MADE_BY, DrivingModel
 from studio.gui.viewmodels.timeline import TimelineModel, format_duration
 from studio.gui.widgets.images import to_pixmap
 
@@ -225,7 +225,9 @@ class TimelinePanel(QWidget):
         elif info is None:
             self.video_label.setText("")
         else:
-            self.video_label.setText(f"{info.width}x{info.height} · {info.fps:.2f} fps · {info.duration:.1f} s")
+            made_by = POSE_MADE_BY.get(self._driving.pose_backend_used, "")
+            self.video_label.setText(f"{info.width}x{info.height} · {info.fps:.2f} fps · {info.duration:.1f} s"
+                                     + (f" · poses {made_by}" if made_by else ""))
         done, total = self._driving.pose_progress
         self._pose_progress(done, total)
         self.pose_progress.setVisible(info is not None)
@@ -236,4 +238,5 @@ class TimelinePanel(QWidget):
             self.pose_progress.setToolTip(self._driving.pose_error)
         else:
             self.pose_progress.setFormat("poses ready" if self._driving.poses is not None else "poses %p%")
-            self.pose_progress.setToolTip("Pose extraction runs in the background; the render waits for it")
+            self.pose_progress.setToolTip("Pose extraction runs in the background; the overlay shows each frame as "
+                                          "soon as it is analysed, and a render can start before it ends")
