@@ -176,7 +176,8 @@ def cached_pose_files(cache_dir: Path, fingerprint: str) -> list[Path]:
     return sorted(Path(cache_dir).glob(f"{fingerprint}.*.npz"))
 
 
-def _load_cached(path: Path, fingerprint: str, identity: dict) -> PoseSequence | None:
+def load_cached(path: Path, fingerprint: str, identity: dict) -> PoseSequence | None:
+    """The cache file ``path`` if this extractor (``identity``) made it from this video, else None."""
     if not path.is_file():
         return None
     try:
@@ -221,7 +222,7 @@ def extract_poses(
     identity = backends.backend_identity(backend, pose_model)
     cache_path = pose_cache_path(cache_dir, fingerprint, identity) if cache_dir is not None else None
 
-    seq = _load_cached(cache_path, fingerprint, identity) if cache_path is not None else None
+    seq = load_cached(cache_path, fingerprint, identity) if cache_path is not None else None
     if seq is not None:
         seq = _with_counts(seq, from_cache=True)
         if on_progress is not None:

@@ -290,17 +290,11 @@ class PoseStream:
 
     def _load(self, path: Path) -> PoseSequence | None:
         """A cache file made from this video by this extractor, or None."""
-        from engine.pose.backends import identity_key
+        from engine.pose.extract import load_cached
 
-        if not path.is_file():
-            return None
-        try:
-            seq = PoseSequence.load(path)
-        except InputError:  # a damaged cache file is simply recomputed
-            return None
-        if seq.fingerprint != self.fingerprint or seq.meta.get("pose_identity") != identity_key(self.identity):
-            return None
-        self._meta = dict(seq.meta)
+        seq = load_cached(path, self.fingerprint, self.identity)
+        if seq is not None:
+            self._meta = dict(seq.meta)
         return seq
 
 
