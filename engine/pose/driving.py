@@ -180,6 +180,11 @@ def open_driving(
         if smooth > 0:
             warnings.append("the driving input is a ready-made pose video, so it is used as is (no smoothing)")
         return Driving(info, None, warnings)
+    from engine.sample_pose import known_driving_poses
+
+    known = known_driving_poses(info.path)  # the bundled puppet sample: its shipped poses, not a detector's guess
+    if known is not None:
+        return Driving(info, _prepare(known, align_to, source_aspect, smooth, warnings), warnings)
     if stream:
         from engine.pose.streamed_driving import open_streamed
 

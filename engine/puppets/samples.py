@@ -27,6 +27,7 @@ from engine.puppets.motion import (
     HELDOUT_MOTION_SEEDS, MotionGenerator, frame_controls, pose_for, pose_from_controls, sample_controls,
 )
 from engine.puppets.generator import HELDOUT_IDENTITY_SEEDS, render_puppet, sample_identity
+from engine.video.reader import video_fingerprint
 
 SOURCE_IDENTITY_SEED = HELDOUT_IDENTITY_SEEDS.start + 14
 DRIVING_IDENTITY_SEED = HELDOUT_IDENTITY_SEEDS.start + 8
@@ -92,7 +93,9 @@ def write_samples(out_dir: Path, seconds: float = 12, fps: float = 20, size: int
         if not cv2.imwrite(str(source_png), render_puppet(source, source.rest_pose(), size, size)[:, :, ::-1]):
             raise OSError(0, "the PNG encoder failed")
         _encode((render_puppet(driver, pose, size, size) for pose in poses), out_dir / "driving.mp4", fps, size, crf)
-        sequence = PoseSequence.from_poses(poses, fps, width=size, height=size)
+        # the video's fingerprint lets engine.sample_pose give these poses to this exact video only
+        sequence = PoseSequence.from_poses(poses, fps, width=size, height=size,
+                                           fingerprint=video_fingerprint(out_dir / "driving.mp4"))
         sequence.save(out_dir / "driving_poses.npz")
         about = {
             "source_identity_seed": SOURCE_IDENTITY_SEED, "driving_identity_seed": DRIVING_IDENTITY_SEED,

@@ -106,7 +106,7 @@ class SourceModel(QObject):
             self.changed.emit()
 
 
-POSE_MADE_BY = {"mediapipe": "found by MediaPipe", "dwpose": "found by DWPose", "sample": "the sample's own poses"}
+POSE_MADE_BY = {"mediapipe": "found by MediaPipe", "dwpose": "found by DWPose", "sample": "shipped with the sample"}
 POSE_POLL_S = 0.1  # how often the analysis' progress is read (it runs on its own thread)
 
 
