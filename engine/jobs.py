@@ -315,19 +315,21 @@ def analyse_driving(driving: DrivingInfo, work_dir: str | Path, cancel: CancelTo
 def preview_frame(
     source: str | Path, driving: str | Path, index: int, settings: RenderSettings, model: str = "demo",
     align: bool = True, smooth: float = 0.0, cancel: CancelToken | None = None, components=None, cache_dir=None,
+    pose_backend: str = "auto",
 ) -> Iterator[Event]:
     """Render one driving frame (no work dir): the GUI's live preview. β has no effect on a single frame.
 
     ``index`` is the driving frame; ``settings`` give the size ((height, width, 3) uint8 in the
-    FrameReady event), ``components`` skip loading ``model``, ``cache_dir`` reuses analysed poses.
-    Yields Progress events, one FrameReady and Done."""
+    FrameReady event), ``components`` skip loading ``model``, ``cache_dir`` reuses analysed poses,
+    ``pose_backend`` picks the pose extractor (engine.pose.backends). Yields Progress events, one
+    FrameReady and Done."""
     from engine.pipeline import AnimationPipeline
     from engine.pose.driving import open_driving
 
     image = inspect_source(source).image
     drive = open_driving(
-        inspect_driving(driving), cache_dir=cache_dir, align_to=_source_pose(image) if align else None,
-        smooth=smooth, cancel=cancel, source_aspect=image.shape[1] / image.shape[0],
+        inspect_driving(driving), cache_dir=cache_dir, align_to=_source_pose(image, pose_backend) if align else None,
+        smooth=smooth, cancel=cancel, source_aspect=image.shape[1] / image.shape[0], pose_backend=pose_backend,
     )
     pose = drive.pose_image(index, settings.width, settings.height)
     components = components if components is not None else load_model_with_hash(model)[0]

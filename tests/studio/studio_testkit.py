@@ -105,6 +105,7 @@ class FakeBackend:
         self.dwpose_installed = False
         self.hold_poses_at: int | None = None  # the streamed analysis stops before this frame until released
         self.job_pose_backends: list[str] = []  # the pose_backend each create_job was given
+        self.preview_pose_backends: list[str] = []  # and each preview_frame
 
     def _log(self, *call) -> None:
         with self.lock:
@@ -207,8 +208,9 @@ class FakeBackend:
         if model not in self.list_models():
             raise ModelError(f"model {model!r} is not installed; pick demo or install it with studio-cli models")
 
-    def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
+    def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel, pose_backend="auto"):
         self._log("preview", index, settings.seed, settings.beta)
+        self.preview_pose_backends.append(pose_backend)
         self._check_model(model)
         if settings.device == "cuda":  # an engine message as it was before it was worded for every front end
             raise SettingsError("device", "cuda was requested but no CUDA GPU is available; use --device cpu or auto")

@@ -57,6 +57,8 @@ def test_choosing_mediapipe_reanalyses_the_inputs_with_it(qtbot, window, media, 
     wait_until(qtbot, lambda: opened_with(fake_backend) == ["auto", "mediapipe"])
     wait_until(qtbot, lambda: ("load_source", "portrait.png", "mediapipe") in fake_backend.calls)
     wait_until(qtbot, lambda: window.model.driving.poses is not None)
+    window.model.preview.request_preview()  # the live preview finds the poses with it too
+    wait_until(qtbot, lambda: fake_backend.preview_pose_backends == ["mediapipe"])
     window.model.history.stack.undo()  # the choice is an undoable edit like any other setting
     assert window.model.settings.get("pose_backend") == "auto" and window.settings_panel.pose_combo.currentData() == "auto"
     wait_until(qtbot, lambda: opened_with(fake_backend) == ["auto", "mediapipe", "auto"])

@@ -71,7 +71,7 @@ class Backend(Protocol):
     def pose_backend_of(self, poses: Any) -> str: ...
     def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray | None: ...
     def preview_frame(self, source: Path, driving: Path, index: int, settings: RenderSettings, model: str,
-                      align: bool, smooth: float, cancel: CancelToken) -> Iterator[Any]: ...
+                      align: bool, smooth: float, cancel: CancelToken, pose_backend: str = "auto") -> Iterator[Any]: ...
     def create_job(self, work_dir: Path, source: Path, driving: Path, settings: RenderSettings, model: str,
                    start: int, end: int | None, align: bool, smooth: float, pose_backend: str = "auto") -> Any: ...
     def open_job(self, work_dir: Path) -> Any: ...
@@ -144,11 +144,11 @@ class EngineBackend:
     def overlay(self, frame: np.ndarray, poses: Any, index: int) -> np.ndarray | None:
         return _engine("engine.preview").preview_overlay(frame, poses, index)
 
-    def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel):
+    def preview_frame(self, source, driving, index, settings, model, align, smooth, cancel, pose_backend="auto"):
         # The shared pose cache makes each preview reuse the extraction the timeline already ran.
         return _engine("engine.jobs").preview_frame(
             Path(source), Path(driving), index, settings, model=model, align=align, smooth=smooth, cancel=cancel,
-            cache_dir=pose_cache_dir(),
+            cache_dir=pose_cache_dir(), pose_backend=pose_backend,
         )
 
     def create_job(self, work_dir, source, driving, settings, model, start, end, align, smooth, pose_backend="auto"):

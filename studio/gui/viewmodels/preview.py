@@ -138,14 +138,15 @@ class PreviewModel(QObject):
         self.live = True
         index = self._timeline.playhead
         source, driving = Path(self._source.path), Path(self._driving.path)
-        model, align, smooth = (self._settings.get(name) for name in ("model", "align", "smooth"))
+        model, align, smooth, pose_backend = (self._settings.get(name) for name in ("model", "align", "smooth", "pose_backend"))
         self.preview_progress = (0, settings.steps)
         self.generated_caption = f"Rendering preview of frame {index + 1}…"
         self.changed.emit()
         self.preview_started.emit(index)
 
         def render(token, report):
-            return self._backend.preview_frame(source, driving, index, settings, model, align, smooth, token)
+            return self._backend.preview_frame(source, driving, index, settings, model, align, smooth, token,
+                                               pose_backend=pose_backend)
 
         worker = start_worker(render, "preview", on_event=lambda event: self._preview_event(index, event))
         worker.error.connect(lambda message, w=worker: self._preview_failed(w, message))
@@ -206,14 +207,15 @@ class PreviewModel(QObject):
         start = max(0, min(self._timeline.playhead, self._driving.info.frames - STRIP_FRAMES))
         end = min(start + STRIP_FRAMES, self._driving.info.frames)
         source, driving = Path(self._source.path), Path(self._driving.path)
-        model, align, smooth = (self._settings.get(name) for name in ("model", "align", "smooth"))
+        model, align, smooth, pose_backend = (self._settings.get(name) for name in ("model", "align", "smooth", "pose_backend"))
         work_dir = Path(work_root) / f"strip-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10000}"
         self.preview_progress = (0, settings.steps * (end - start))
         self.generated_caption = f"Rendering frames {start + 1}–{end} at steadiness {settings.beta:.2f}…"
         self.changed.emit()
 
         def render(token, report):
-            job = self._backend.create_job(work_dir, source, driving, settings, model, start, end, align, smooth)
+            job = self._backend.create_job(work_dir, source, driving, settings, model, start, end, align, smooth,
+                                           pose_backend=pose_backend)
             frames = []
             try:
                 self._backend.prepare_job(job, token, lambda done, total: None)
