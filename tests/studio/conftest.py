@@ -74,3 +74,31 @@ def loaded_model(qtbot, studio_model, media):
     with qtbot.waitSignal(studio_model.driving.poses_ready, timeout=5000):
         studio_model.open_driving(media["video"])
     return studio_model
+
+
+@pytest.fixture
+def window(qtbot, fake_backend, videos_dir):
+    """The main window on the fake engine, shown, with dialogs answered by ``accept_dialog``."""
+    from studio.gui.project import Prefs
+    from studio.gui.viewmodels.studio import StudioModel
+    from studio.gui.widgets.main_window import MainWindow
+    from studio_testkit import accept_dialog
+
+    win = MainWindow(StudioModel(fake_backend, Prefs.load()))
+    win.skip_close_question = True
+    win.run_dialog = accept_dialog
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def stopping_window(window):
+    """``window``, and after the test every worker thread must stop within 5 s of the model's shutdown."""
+    from studio.gui.worker import shutdown_workers
+
+    yield window
+    window.model.shutdown()
+    assert shutdown_workers(5.0), "a worker thread did not stop within 5 s of cancel"

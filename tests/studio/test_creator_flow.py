@@ -13,22 +13,9 @@ from studio.gui.project import Prefs
 from studio.gui.viewmodels.models import ModelLibraryModel
 from studio.gui.viewmodels.render_queue import DONE
 from studio.gui.viewmodels.studio import StudioModel
-from studio.gui.widgets.main_window import MainWindow
 from studio.gui.widgets.model_manager import ModelManager
 from studio_testkit import accept_dialog, wait_until
 from test_window import drop_file, load_inputs
-
-
-@pytest.fixture
-def window(qtbot, fake_backend, videos_dir):
-    win = MainWindow(StudioModel(fake_backend, Prefs.load()))
-    win.skip_close_question = True
-    win.run_dialog = accept_dialog
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
 
 
 def test_a_queued_render_ends_in_the_chosen_file_and_preset(qtbot, window, media, tmp_path, private_data_dir):

@@ -15,21 +15,8 @@ from studio.gui.app import SAMPLES, parse_args
 from studio.gui.project import Prefs
 from studio.gui.viewmodels.render_queue import DONE, FAILED
 from studio.gui.viewmodels.studio import StudioModel
-from studio.gui.widgets.main_window import MainWindow
 from studio_testkit import accept_dialog, wait_until
 from test_window import load_inputs
-
-
-@pytest.fixture
-def window(qtbot, fake_backend, videos_dir):
-    win = MainWindow(StudioModel(fake_backend, Prefs.load()))
-    win.skip_close_question = True
-    win.run_dialog = accept_dialog
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
 
 
 def type_into(qtbot, spin, text: str) -> None:

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from studio.gui.project import Prefs
 from studio.gui.viewmodels.media import THUMBNAIL_COUNT
-from studio.gui.viewmodels.studio import StudioModel
-from studio.gui.widgets.main_window import MainWindow
-from studio.gui.worker import shutdown_workers
-from studio_testkit import OVERLAY_MARK, accept_dialog, frame_value, wait_until, write_fake_video
+from studio_testkit import OVERLAY_MARK, frame_value, wait_until, write_fake_video
 
 HOUR_FRAMES = 25 * 3600  # a one-hour video at 25 fps
 HELD_AT = 5  # the fake analysis stops before this frame until released
 
 
 @pytest.fixture
-def window(qtbot, fake_backend, videos_dir):
-    win = MainWindow(StudioModel(fake_backend, Prefs.load()))
-    win.skip_close_question = True
-    win.run_dialog = accept_dialog
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    win.model.shutdown()
-    assert shutdown_workers(5.0), "a worker thread did not stop within 5 s of cancel"
+def window(stopping_window):
+    return stopping_window
 
 
 @pytest.fixture

@@ -8,23 +8,12 @@ from PySide6.QtWidgets import QApplication
 from engine.weights.pose_models import BACKENDS
 from studio.gui.project import Prefs, Project
 from studio.gui.viewmodels.studio import DWPOSE_MISSING, StudioModel
-from studio.gui.widgets.main_window import MainWindow
-from studio.gui.worker import shutdown_workers
-from studio_testkit import OVERLAY_MARK, accept_dialog, wait_until
+from studio_testkit import OVERLAY_MARK, wait_until
 
 
 @pytest.fixture
-def window(qtbot, fake_backend, videos_dir):
-    win = MainWindow(StudioModel(fake_backend, Prefs.load()))
-    win.skip_close_question = True
-    win.run_dialog = accept_dialog
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    win.model.shutdown()
-    assert shutdown_workers(5.0), "a worker thread did not stop within 5 s of cancel"
+def window(stopping_window):
+    return stopping_window
 
 
 def load_inputs(qtbot, window, media) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -16,20 +15,7 @@ from studio.gui.viewmodels.settings import BETA_TOOLTIP
 from studio.gui.viewmodels.studio import StudioModel
 from studio.gui.widgets.images import qimage_to_array
 from studio.gui.widgets.main_window import MainWindow
-from studio_testkit import OVERLAY_MARK, accept_dialog, frame_value, wait_until
-
-
-@pytest.fixture
-def window(qtbot, fake_backend, videos_dir):
-    model = StudioModel(fake_backend, Prefs.load())
-    win = MainWindow(model)
-    win.skip_close_question = True
-    win.run_dialog = accept_dialog
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
+from studio_testkit import OVERLAY_MARK, frame_value, wait_until
 
 
 def drop_file(widget, path: Path) -> None:
