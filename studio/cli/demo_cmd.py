@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.errors import ModelError, SettingsError, StudioError
 from engine.resources import resource_path
 from studio.cli._common import HelpFormatter, Reporter, add_output_mode_options, cancel_on_signals, exit_codes_epilog
-from studio.cli.animate_cmd import animate
+from studio.cli.animate_cmd import add_render_options, animate
 
 DEMO_MODEL_DIR = resource_path("models/demo")
 SAMPLES_DIR = resource_path("samples")
@@ -58,16 +58,23 @@ def run(args: argparse.Namespace) -> int:
     if args.frames is not None and args.frames < 1:
         raise SettingsError("frames", f"must be 1 or more (got {args.frames})")
     reporter = Reporter(args.json, args.quiet)
-    request = argparse.Namespace(
-        source=SAMPLE_SOURCE, driving=SAMPLE_DRIVING, output=args.output, model="demo", preset=None,
-        beta=None, steps=None, cfg=None, seed=None, size=None, device=args.device, dtype=args.dtype,
-        start=None, end=None if args.frames is None else f"{args.frames}f", fps=None, smooth=None,
-        no_align=True, no_audio=True, work_dir=None, resume=True,
-    )
+    request = _demo_request(args)
     _forget_other_demo_render(Path(args.output).expanduser().absolute(), args.frames)
     with cancel_on_signals(reporter) as cancel:
         animate(request, reporter, cancel, user_config=False, command="demo")
     return 0
+
+
+def _demo_request(args: argparse.Namespace) -> argparse.Namespace:
+    """The demo as ``animate`` arguments, parsed by animate's own parser so every option has its default."""
+    argv = [str(SAMPLE_SOURCE), str(SAMPLE_DRIVING), f"--output={args.output}", "--model=demo", "--no-align",
+            "--no-audio", "--resume"]
+    argv += [f"--{name}={value}" for name, value in (("device", args.device), ("dtype", args.dtype)) if value is not None]
+    if args.frames is not None:
+        argv.append(f"--end={args.frames}f")
+    parser = argparse.ArgumentParser(prog="studio-cli demo", add_help=False)
+    add_render_options(parser)
+    return parser.parse_args(argv)
 
 
 def _forget_other_demo_render(out: Path, frames: int | None) -> None:
