@@ -209,21 +209,6 @@ def test_cancel_mid_frame_stops_within_one_step_and_keeps_earlier_frames(tiny_co
     assert not any(isinstance(e, Done) for e in delivered)
 
 
-def test_cfg_one_runs_a_single_cond_pass(tiny_components, rgb):
-    pipeline = AnimationPipeline(tiny_components)
-    batches = []
-    original = tiny_components.denoising_unet.forward
-
-    def spy(sample, *args, **kwargs):
-        batches.append(sample.shape[0])
-        return original(sample, *args, **kwargs)
-
-    tiny_components.denoising_unet.forward = spy
-    list(pipeline.render(rgb(0), [rgb(1)], SETTINGS.replace(cfg=1.0)))
-    list(pipeline.render(rgb(0), [rgb(1)], SETTINGS))
-    assert batches == [1, 1, 1, 2, 2, 2]
-
-
 def test_components_round_trip_through_safetensors(posed_components, rgb, tmp_path):
     from engine.models.components import Components
 

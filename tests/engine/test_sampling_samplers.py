@@ -95,6 +95,9 @@ def test_cfg_at_or_below_one_skips_the_uncond_pass(posed_components, rgb):
     one = frames_of(pipeline.render(rgb(0), [rgb(10)], SETTINGS.replace(cfg=1.0)))[0].image
     assert batches == [1] * 8
     assert np.array_equal(half, one)  # the official pipeline guides only when cfg > 1
+    batches.clear()
+    frames_of(pipeline.render(rgb(0), [rgb(10)], SETTINGS.replace(cfg=2.0)))
+    assert batches and set(batches) == {2}  # above 1: [uncond, cond] in one call
 
 
 def test_channels_last_gives_the_default_frames(posed_components, rgb):

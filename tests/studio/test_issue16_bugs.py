@@ -87,10 +87,11 @@ def test_a_picture_as_driving_video_is_refused_and_leaves_the_video_and_recent(q
 
 
 def test_files_that_failed_to_open_never_enter_recent(qtbot, window, media):
-    window.model.open_source(media["text"])
+    window.model.open_source(media["text"])  # one after the other: both failures show in the one banner
+    wait_until(qtbot, lambda: "notes.png" in window.error_banner.label.text())
+    wait_until(qtbot, lambda: not window.model.source.loading)
     window.model.open_driving(media["corrupt"])
     wait_until(qtbot, lambda: "corrupt.mp4" in window.error_banner.label.text())
-    wait_until(qtbot, lambda: not window.model.source.loading)
     assert window.model.prefs.recent_sources == [] and window.model.prefs.recent_drivings == []
     assert not window.recent_sources_menu.isEnabled() and not window.recent_drivings_menu.isEnabled()
     saved = json.loads(Prefs.path().read_text()) if Prefs.path().exists() else {}
