@@ -82,15 +82,12 @@ def _forget_other_demo_render(out: Path, frames: int | None) -> None:
     An interrupted demo of the same length is continued instead."""
     import shutil
 
-    from engine.jobs import JOB_FILE
-    from engine.textfiles import load_json
+    from engine.jobs import RenderJob
 
     work_dir = out.with_name(out.name + ".work")
     try:
-        spec = load_json(work_dir / JOB_FILE, what="the job file")["spec"]
-    except (StudioError, KeyError, TypeError):
+        spec = RenderJob.open(work_dir).spec  # the job owns its files: no front end reads job.json itself
+    except StudioError:
         return
-    if not isinstance(spec, dict):
-        return
-    if Path(spec.get("source", "")) == SAMPLE_SOURCE.resolve() and spec.get("end") != frames:
+    if Path(spec.source) == SAMPLE_SOURCE.resolve() and spec.end != frames:
         shutil.rmtree(work_dir, ignore_errors=True)
