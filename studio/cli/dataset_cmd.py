@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dataset`` and return the exit code (2 when no usable clip results)."""
     from engine.train.dataset_builder import build_dataset
 
-    from engine.preview import pose_backend_summary
+    from studio.cli._common import Reporter, pose_backend_choice
 
-    pose = pose_backend_summary(args.pose_backend or "auto", args.pose_model)  # bad choices fail before any video
-    print(f"pose backend: {pose['pose_backend']} ({pose['pose_provider']})", file=sys.stderr, flush=True)
+    # bad choices fail before any video; the line goes to stderr, as the command's other notes
+    pose = pose_backend_choice(Reporter(json_mode=args.json), args.pose_backend, args.pose_model)
     show = _Output(args.json)
     report = build_dataset(args.videos_dir, args.output, size=args.size, fps=args.fps, on_event=show.event,
                            max_missing_face=args.max_missing_face, max_missing_hands=args.max_missing_hands,
